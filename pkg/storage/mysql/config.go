@@ -1,0 +1,167 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package mysql
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Config is everything the engine needs to open a database. It is filled by the
+// command-line options (pkg/cmd/options) and by tests.
+type Config struct {
+	// DSN is a go-sql-driver/mysql data source name. It is never logged.
+	DSN string
+	// MaxOpenConns and MaxIdleConns size the connection pool.
+	MaxOpenConns int
+	MaxIdleConns int
+	// ConnMaxLifetime recycles connections, so a fail-over behind a proxy is picked up.
+	ConnMaxLifetime time.Duration
+
+	// PollInterval is how often the change-log tail looks for commits made by other
+	// processes. Commits made by this process wake the tail at once.
+	PollInterval time.Duration
+	// CompactionInterval is how often history older than one interval is compacted.
+	// Zero disables background compaction.
+	CompactionInterval time.Duration
+	// BookmarkInterval is how often watchers that allow bookmarks receive one.
+	BookmarkInterval time.Duration
+	// TTLSweepInterval is how often expired keys (created with a TTL) are deleted.
+	TTLSweepInterval time.Duration
+
+	// Tables maps resource prefixes to their own tables and indexed columns.
+	// Resources without an entry share DefaultTable.
+	Tables []Table
+}
+
+// Table describes the table that holds one resource and the fields copied out of the
+// object into indexed columns, so that field selectors on them become SQL conditions.
+type Table struct {
+	// ResourcePrefix is the registry's resource prefix, e.g. "/pipelines.kubeflow.org/runs".
+	ResourcePrefix string
+	// Name is the SQL table name.
+	Name string
+	// Columns are the indexed fields.
+	Columns []Column
+}
+
+// Column is one field of the object stored in its own indexed column.
+type Column struct {
+	// Field is the field selector name, e.g. "spec.experimentName".
+	Field string
+	// Name is the SQL column name.
+	Name string
+	// Size is the largest value in bytes; longer values are rejected on write.
+	Size int
+}
+
+// DefaultTable holds every resource that has no table of its own.
+const DefaultTable = "objects"
+
+// maxKeySize bounds storage keys; it fits InnoDB's 3072-byte index limit with room to spare.
+const maxKeySize = 1024
+
+// identifier restricts table and column names to what can be spliced into SQL text safely:
+// they come from code, never from requests, and this check keeps it that way.
+var identifier = regexp.MustCompile(`^[a-z][a-z0-9_]{0,47}$`)
+
+// reservedTables are the engine's own tables.
+var reservedTables = map[string]bool{logTable: true, metaTable: true, migrationsTable: true}
+
+// reservedColumns are the columns every resource table has.
+var reservedColumns = map[string]bool{"k": true, "revision": true, "expires_at": true}
+
+// Complete fills in defaults.
+func (c *Config) Complete() {
+	if c.MaxOpenConns == 0 {
+		c.MaxOpenConns = 32
+	}
+	if c.MaxIdleConns == 0 {
+		c.MaxIdleConns = c.MaxOpenConns
+	}
+	if c.ConnMaxLifetime == 0 {
+		c.ConnMaxLifetime = 10 * time.Minute
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 100 * time.Millisecond
+	}
+	if c.BookmarkInterval == 0 {
+		c.BookmarkInterval = time.Minute
+	}
+	if c.TTLSweepInterval == 0 {
+		c.TTLSweepInterval = time.Second
+	}
+}
+
+// Validate reports every problem in the configuration at once.
+func (c *Config) Validate() error {
+	var errs field.ErrorList
+	if c.DSN == "" {
+		errs = append(errs, field.Required(field.NewPath("dsn"), "a database to connect to"))
+	}
+	if c.MaxOpenConns < 1 {
+		errs = append(errs, field.Invalid(field.NewPath("maxOpenConns"), c.MaxOpenConns, "must be at least 1"))
+	}
+	if c.MaxIdleConns < 0 || c.MaxIdleConns > c.MaxOpenConns {
+		errs = append(errs, field.Invalid(field.NewPath("maxIdleConns"), c.MaxIdleConns, "must be between 0 and maxOpenConns"))
+	}
+	if c.PollInterval <= 0 {
+		errs = append(errs, field.Invalid(field.NewPath("pollInterval"), c.PollInterval.String(), "must be positive"))
+	}
+	if c.CompactionInterval < 0 {
+		errs = append(errs, field.Invalid(field.NewPath("compactionInterval"), c.CompactionInterval.String(), "must not be negative"))
+	}
+	prefixes := map[string]bool{}
+	names := map[string]bool{DefaultTable: true}
+	for i, t := range c.Tables {
+		p := field.NewPath("tables").Index(i)
+		if t.ResourcePrefix == "" || t.ResourcePrefix[0] != '/' {
+			errs = append(errs, field.Invalid(p.Child("resourcePrefix"), t.ResourcePrefix, "must start with /"))
+		} else if prefixes[t.ResourcePrefix] {
+			errs = append(errs, field.Duplicate(p.Child("resourcePrefix"), t.ResourcePrefix))
+		}
+		prefixes[t.ResourcePrefix] = true
+		switch {
+		case !identifier.MatchString(t.Name):
+			errs = append(errs, field.Invalid(p.Child("name"), t.Name, "must match "+identifier.String()))
+		case reservedTables[t.Name] || names[t.Name]:
+			errs = append(errs, field.Duplicate(p.Child("name"), t.Name))
+		}
+		names[t.Name] = true
+		cols := map[string]bool{}
+		for j, col := range t.Columns {
+			cp := p.Child("columns").Index(j)
+			if col.Field == "" {
+				errs = append(errs, field.Required(cp.Child("field"), ""))
+			}
+			if !identifier.MatchString(col.Name) || reservedColumns[col.Name] || cols[col.Name] {
+				errs = append(errs, field.Invalid(cp.Child("name"), col.Name, "must be a unique identifier matching "+identifier.String()+" and not k, revision or expires_at"))
+			}
+			cols[col.Name] = true
+			if col.Size < 1 || col.Size > 768 {
+				errs = append(errs, field.Invalid(cp.Child("size"), col.Size, "must be between 1 and 768 bytes"))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid MySQL storage configuration: %w", errs.ToAggregate())
+	}
+	return nil
+}

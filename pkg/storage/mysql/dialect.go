@@ -1,0 +1,323 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"k8s.io/klog/v2"
+)
+
+// The engine's own tables. Resource tables are named by Config.Tables.
+const (
+	logTable        = "changelog"
+	metaTable       = "storage_meta"
+	migrationsTable = "schema_migrations"
+)
+
+// statement is one SQL text with a name used in metrics and logs. Every statement the
+// engine runs is a statement value: table and column names are spliced in from
+// configuration checked by Config.Validate, request data only ever travels as arguments.
+type statement struct {
+	name string
+	text string
+}
+
+// Fixed statements on the change log and the metadata table.
+var (
+	stmtMaxRevision = statement{"max_revision", "SELECT COALESCE(MAX(id), 0) FROM " + logTable}
+	stmtCompactRev  = statement{"get_compact_revision", "SELECT value FROM " + metaTable + " WHERE name = 'compact_revision'"}
+	stmtInsertLog   = statement{"insert_log",
+		"INSERT INTO " + logTable + " (k, created, deleted, prev_revision, value) VALUES (?, ?, ?, ?, ?)"}
+	// A filler row takes the id of a transaction that rolled back, so the tail can move on.
+	stmtFillGap = statement{"fill_gap",
+		"INSERT INTO " + logTable + " (id, k, created, deleted, prev_revision, value) VALUES (?, '', 0, 0, 0, NULL)"}
+	stmtTail = statement{"tail",
+		"SELECT l.id, l.k, l.created, l.deleted, l.value, p.value FROM " + logTable + " l LEFT JOIN " + logTable +
+			" p ON p.id = l.prev_revision WHERE l.id > ? ORDER BY l.id LIMIT ?"}
+	stmtTailIDs = statement{"tail_ids", "SELECT id FROM " + logTable + " WHERE id > ? ORDER BY id LIMIT ?"}
+	stmtReplay  = statement{"replay",
+		"SELECT l.id, l.k, l.created, l.deleted, l.value, p.value FROM " + logTable + " l LEFT JOIN " + logTable +
+			" p ON p.id = l.prev_revision WHERE l.id > ? AND l.id <= ? AND l.k >= ? AND l.k < ? ORDER BY l.id LIMIT ?"}
+	stmtChangesAfter = statement{"changes_after",
+		"SELECT k, prev_revision FROM " + logTable + " WHERE id > ? AND k >= ? AND k < ? ORDER BY id"}
+	stmtLogValue   = statement{"log_value", "SELECT value FROM " + logTable + " WHERE id = ?"}
+	stmtSetCompact = statement{"set_compact_revision",
+		"UPDATE " + metaTable + " SET value = GREATEST(value, ?) WHERE name = 'compact_revision'"}
+	stmtGetMeta = statement{"get_meta", "SELECT value FROM " + metaTable + " WHERE name = ?"}
+	stmtSetMeta = statement{"set_meta",
+		"INSERT INTO " + metaTable + " (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = GREATEST(value, VALUES(value))"}
+	// Rows superseded by a later row that is itself older than the compaction revision.
+	stmtCompactSuperseded = statement{"compact_superseded",
+		"DELETE p FROM " + logTable + " n JOIN " + logTable + " p ON p.id = n.prev_revision WHERE n.id >= ? AND n.id < ?"}
+	// Tombstones and fillers older than the compaction revision.
+	stmtCompactTombstones = statement{"compact_tombstones",
+		"DELETE FROM " + logTable + " WHERE id >= ? AND id < ? AND (deleted = 1 OR k = '')"}
+	stmtGetLock     = statement{"get_lock", "SELECT GET_LOCK(?, ?)"}
+	stmtReleaseLock = statement{"release_lock", "SELECT RELEASE_LOCK(?)"}
+	stmtPing        = statement{"ping", "SELECT 1"}
+)
+
+// tableStatements are the statements on one resource table.
+type tableStatements struct {
+	insert, update, delete, get, count, stats, expired statement
+	// listPrefix is completed by list() with column filters, ORDER BY and LIMIT.
+	listPrefix string
+}
+
+func newTableStatements(t Table) tableStatements {
+	colNames := make([]string, 0, len(t.Columns))
+	sets := make([]string, 0, len(t.Columns))
+	for _, c := range t.Columns {
+		colNames = append(colNames, c.Name)
+		sets = append(sets, c.Name+" = ?")
+	}
+	insertCols := append([]string{"k", "revision", "expires_at"}, colNames...)
+	updateSets := append([]string{"revision = ?", "expires_at = ?"}, sets...)
+	return tableStatements{
+		insert: statement{t.Name + "_insert", "INSERT INTO " + t.Name + " (" + strings.Join(insertCols, ", ") +
+			") VALUES (" + placeholders(len(insertCols)) + ")"},
+		update: statement{t.Name + "_update", "UPDATE " + t.Name + " SET " + strings.Join(updateSets, ", ") +
+			" WHERE k = ? AND revision = ?"},
+		delete: statement{t.Name + "_delete", "DELETE FROM " + t.Name + " WHERE k = ? AND revision = ?"},
+		get: statement{t.Name + "_get", "SELECT r.revision, l.value FROM " + t.Name + " r JOIN " + logTable +
+			" l ON l.id = r.revision WHERE r.k = ?"},
+		count: statement{t.Name + "_count", "SELECT COUNT(*) FROM " + t.Name +
+			" WHERE k >= ? AND k < ? AND revision <= ?"},
+		stats: statement{t.Name + "_stats", "SELECT COUNT(*), COALESCE(SUM(LENGTH(l.value)), 0) FROM " + t.Name +
+			" r JOIN " + logTable + " l ON l.id = r.revision WHERE r.k >= ? AND r.k < ?"},
+		expired: statement{t.Name + "_expired", "SELECT k, revision FROM " + t.Name +
+			" WHERE expires_at IS NOT NULL AND expires_at <= ? AND k >= ? AND k < ? ORDER BY expires_at LIMIT 100"},
+		listPrefix: "SELECT r.k, r.revision, l.value FROM " + t.Name + " r JOIN " + logTable +
+			" l ON l.id = r.revision WHERE r.k >= ? AND r.k < ? AND r.revision <= ?",
+	}
+}
+
+// listStatement returns the page query with an equality condition on each named column.
+func (ts tableStatements) listStatement(table string, filterCols []string) statement {
+	var b strings.Builder
+	b.WriteString(ts.listPrefix)
+	for _, c := range filterCols {
+		b.WriteString(" AND r.")
+		b.WriteString(c)
+		b.WriteString(" = ?")
+	}
+	b.WriteString(" ORDER BY r.k LIMIT ?")
+	name := table + "_list"
+	if len(filterCols) > 0 {
+		name += "_by_" + strings.Join(filterCols, "_")
+	}
+	return statement{name, b.String()}
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// querier is what both *sql.DB, *sql.Conn and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// dialect runs statements: it times and counts them, logs slow ones with a summary of
+// their arguments (never the values, which may be secrets or large blobs) and maps
+// driver errors onto the engine's sentinel errors.
+type dialect struct {
+	db   *sql.DB
+	slow time.Duration
+	// stmts caches prepared statements by text; database/sql prepares each one once
+	// per connection and reuses it, which saves a round trip per call.
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+func newDialect(db *sql.DB) *dialect {
+	return &dialect{db: db, slow: time.Second, stmts: map[string]*sql.Stmt{}}
+}
+
+func (d *dialect) prepared(ctx context.Context, s statement) (*sql.Stmt, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st, ok := d.stmts[s.text]; ok {
+		return st, nil
+	}
+	st, err := d.db.PrepareContext(ctx, s.text)
+	if err != nil {
+		return nil, err
+	}
+	d.stmts[s.text] = st
+	return st, nil
+}
+
+func (d *dialect) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, st := range d.stmts {
+		_ = st.Close()
+	}
+	d.stmts = map[string]*sql.Stmt{}
+}
+
+// stmtFor binds the prepared statement to tx when there is one.
+func (d *dialect) stmtFor(ctx context.Context, tx *sql.Tx, s statement) (*sql.Stmt, error) {
+	st, err := d.prepared(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if tx != nil {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return st, nil
+}
+
+func (d *dialect) exec(ctx context.Context, tx *sql.Tx, s statement, args ...any) (sql.Result, error) {
+	start := time.Now()
+	st, err := d.stmtFor(ctx, tx, s)
+	var res sql.Result
+	if err == nil {
+		res, err = st.ExecContext(ctx, args...)
+	}
+	return res, d.done(s, start, err, args)
+}
+
+func (d *dialect) query(ctx context.Context, tx *sql.Tx, s statement, args ...any) (*sql.Rows, error) {
+	start := time.Now()
+	st, err := d.stmtFor(ctx, tx, s)
+	var rows *sql.Rows
+	if err == nil {
+		rows, err = st.QueryContext(ctx, args...)
+	}
+	return rows, d.done(s, start, err, args)
+}
+
+// queryRow scans a single row into dest; sql.ErrNoRows is returned as is.
+func (d *dialect) queryRow(ctx context.Context, tx *sql.Tx, s statement, args []any, dest ...any) error {
+	start := time.Now()
+	st, err := d.stmtFor(ctx, tx, s)
+	if err == nil {
+		err = st.QueryRowContext(ctx, args...).Scan(dest...)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		_ = d.done(s, start, nil, args)
+		return err
+	}
+	return d.done(s, start, err, args)
+}
+
+// queryRowOn runs a statement on a dedicated connection (for GET_LOCK, which is per session).
+func (d *dialect) queryRowOn(ctx context.Context, q querier, s statement, args []any, dest ...any) error {
+	start := time.Now()
+	err := q.QueryRowContext(ctx, s.text, args...).Scan(dest...)
+	return d.done(s, start, err, args)
+}
+
+func (d *dialect) execOn(ctx context.Context, q querier, s statement, args ...any) error {
+	start := time.Now()
+	_, err := q.ExecContext(ctx, s.text, args...)
+	return d.done(s, start, err, args)
+}
+
+func (d *dialect) done(s statement, start time.Time, err error, args []any) error {
+	elapsed := time.Since(start)
+	statementDuration.WithLabelValues(s.name).Observe(elapsed.Seconds())
+	err = translate(err)
+	if err != nil {
+		statementErrors.WithLabelValues(s.name, errorCode(err)).Inc()
+		err = fmt.Errorf("%s: %w", s.name, err)
+	}
+	if elapsed > d.slow {
+		klog.InfoS("Slow SQL statement", "statement", s.name, "duration", elapsed, "args", summarize(args))
+	}
+	return err
+}
+
+// summarize describes arguments without their contents.
+func summarize(args []any) string {
+	parts := make([]string, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case []byte:
+			parts[i] = "bytes(" + strconv.Itoa(len(v)) + ")"
+		case string:
+			parts[i] = "string(" + strconv.Itoa(len(v)) + ")"
+		case nil:
+			parts[i] = "null"
+		default:
+			parts[i] = fmt.Sprintf("%T", v)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Sentinel errors the rest of the engine tests with errors.Is.
+var (
+	// errDuplicate is a unique key violation (MySQL 1062).
+	errDuplicate = errors.New("duplicate key")
+	// errRetry is a transaction the server aborted that is safe to run again:
+	// deadlock (1213), lock wait timeout (1205), or a snapshot-isolation conflict (1020).
+	errRetry = errors.New("transaction aborted by the server, retry")
+)
+
+type codedError struct {
+	sentinel error
+	cause    *mysql.MySQLError
+}
+
+func (e *codedError) Error() string { return e.cause.Error() }
+func (e *codedError) Unwrap() []error {
+	return []error{e.sentinel, e.cause}
+}
+
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1062:
+			return &codedError{errDuplicate, me}
+		case 1213, 1205, 1020:
+			return &codedError{errRetry, me}
+		}
+	}
+	return err
+}
+
+func errorCode(err error) string {
+	var me *mysql.MySQLError
+	switch {
+	case errors.As(err, &me):
+		return strconv.Itoa(int(me.Number))
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	default:
+		return "other"
+	}
+}

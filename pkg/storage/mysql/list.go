@@ -1,0 +1,374 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"reflect"
+	"sort"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/conversion"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apiserver/pkg/storage"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+)
+
+const (
+	maxBatch = 10000
+	// Messages as etcd3 words them: clients and tests match on them.
+	expiredMessage         = "The resourceVersion for the provided list is too old."
+	continueExpiredMessage = "The provided continue parameter is too old to display a consistent list result. " +
+		"You can start a new list without the continue parameter."
+	inconsistentContinueMessage = "The provided continue parameter is too old to display a consistent list result. " +
+		"You can start a new list without the continue parameter, or use the continue token in this response to " +
+		"retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - " +
+		"objects that were created, modified, or deleted between the time the first chunk was returned and now may " +
+		"show up in the list."
+)
+
+// kv is one key's value at the revision a list reads.
+type kv struct {
+	key   string
+	rev   int64
+	value []byte
+}
+
+// GetList implements storage.Interface.
+func (s *store) GetList(ctx context.Context, key string, opts storage.ListOptions, listObj runtime.Object) error {
+	keyPrefix, err := s.prepareKey(key, opts.Recursive)
+	if err != nil {
+		return err
+	}
+	listPtr, err := meta.GetItemsPtr(listObj)
+	if err != nil {
+		return err
+	}
+	v, err := conversion.EnforcePtr(listPtr)
+	if err != nil || v.Kind() != reflect.Slice {
+		return fmt.Errorf("need ptr to slice: %w", err)
+	}
+	withRev, continueKey, err := storage.ValidateListOptions(keyPrefix, s.versioner, opts)
+	if err != nil {
+		return err
+	}
+	rev, err := s.listRevision(ctx, withRev, opts.ResourceVersion)
+	if err != nil {
+		return err
+	}
+	lo, hi := keyPrefix, prefixEnd(keyPrefix)
+	if !opts.Recursive {
+		hi = keyPrefix + "\x00"
+	}
+	if continueKey != "" {
+		lo = continueKey
+	}
+	pred := opts.Predicate
+	paging := pred.Limit > 0
+	newItem := newItemFunc(listObj, v)
+	var (
+		lastKey string
+		hasMore bool
+		count   int64
+	)
+	err = s.b.snapshot(ctx, func(tx *sql.Tx) error {
+		compact, err := s.b.compactRevision(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if rev < compact {
+			if len(pred.Continue) > 0 {
+				return continueExpired(continueKey, keyPrefix)
+			}
+			return apierrors.NewResourceExpired(expiredMessage)
+		}
+		it, err := s.newRangeIterator(ctx, tx, lo, hi, rev, pred, paging)
+		if err != nil {
+			return err
+		}
+		for {
+			item, ok, err := it.next(ctx)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			if paging && int64(v.Len()) >= pred.Limit {
+				hasMore = true
+				break
+			}
+			lastKey = item.key
+			if err := s.appendItem(ctx, item, pred, newItem, v); err != nil {
+				return err
+			}
+		}
+		if hasMore && pred.Empty() {
+			count, err = it.count(ctx, lo)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	continueValue, remaining, err := storage.PrepareContinueToken(lastKey, keyPrefix, rev, count, hasMore, opts)
+	if err != nil {
+		return err
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+	}
+	return s.versioner.UpdateList(listObj, uint64(rev), continueValue, remaining)
+}
+
+// listRevision is the revision a list reads at: the one asked for, or the current one.
+func (s *store) listRevision(ctx context.Context, withRev int64, minimum string) (int64, error) {
+	if withRev == 0 {
+		rev, err := s.b.CurrentRevision(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return rev, s.validateMinimumResourceVersion(ctx, minimum, rev)
+	}
+	if withRev <= s.b.tail.resolvedRevision() {
+		return withRev, nil
+	}
+	current, err := s.b.CurrentRevision(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if withRev > current {
+		return 0, storage.NewTooLargeResourceVersionError(uint64(withRev), uint64(current), 0)
+	}
+	return withRev, nil
+}
+
+func continueExpired(continueKey, keyPrefix string) error {
+	// A token with revision -1 continues at the latest revision, inconsistently.
+	token, err := storage.EncodeContinue(continueKey, keyPrefix, -1)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return apierrors.NewResourceExpired(continueExpiredMessage)
+	}
+	statusErr := apierrors.NewResourceExpired(inconsistentContinueMessage)
+	statusErr.ErrStatus.ListMeta.Continue = token
+	return statusErr
+}
+
+func (s *store) appendItem(ctx context.Context, item kv, pred storage.SelectionPredicate, newItem func() runtime.Object, v reflect.Value) error {
+	data, _, err := s.getTransformer().TransformFromStorage(ctx, item.value, authenticatedData(item.key))
+	if err != nil {
+		return storage.NewInternalError(fmt.Errorf("unable to transform key %q: %w", item.key, err))
+	}
+	if err := ctx.Err(); err != nil {
+		return storage.NewTimeoutError(item.key, "request did not complete within requested timeout")
+	}
+	obj, _, err := s.codec.Decode(data, nil, newItem())
+	if err != nil {
+		return err
+	}
+	if err := s.versioner.UpdateObject(obj, uint64(item.rev)); err != nil {
+		return fmt.Errorf("setting the resource version of %q: %w", item.key, err)
+	}
+	if matched, err := pred.Matches(obj); err == nil && matched {
+		v.Set(reflect.Append(v, reflect.ValueOf(obj).Elem()))
+	}
+	return nil
+}
+
+// rangeIterator yields, in key order, the value every key in [lo, hi) had at rev.
+//
+// The resource table holds each key's current version. Keys unchanged since rev are
+// read from it with revision <= rev. Keys changed after rev have a newer revision there,
+// or no row at all if deleted; the first change after rev names the version they had
+// at rev (prev_revision), which is read back from the change log. For a list at the
+// current revision that second set is empty or tiny.
+type rangeIterator struct {
+	s        *store
+	tx       *sql.Tx
+	hi       string
+	rev      int64
+	cursor   string // next key to read from the table
+	batch    int
+	filters  []string
+	args     []any
+	buf      []kv
+	done     bool // the table has nothing more at or after cursor
+	restored []restoredKey
+}
+
+type restoredKey struct {
+	key     string
+	prevRev int64
+}
+
+func (s *store) newRangeIterator(ctx context.Context, tx *sql.Tx, lo, hi string, rev int64, pred storage.SelectionPredicate, paging bool) (*rangeIterator, error) {
+	it := &rangeIterator{s: s, tx: tx, hi: hi, rev: rev, cursor: lo, batch: 1000}
+	if paging {
+		// One more than the page, so that "is there more" is usually answered by the same read.
+		it.batch = int(min(pred.Limit+1, maxBatch))
+	}
+	it.filters, it.args = s.sqlFilters(pred)
+	if it.filters != nil && it.batch < 64 {
+		it.batch = 64 // a selective filter leaves pages thin; read more per query
+	}
+	rows, err := s.b.d.query(ctx, tx, stmtChangesAfter, rev, []byte(lo), []byte(hi))
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for rows.Next() {
+		var (
+			k    []byte
+			prev int64
+		)
+		if err := rows.Scan(&k, &prev); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if seen[string(k)] || len(k) == 0 {
+			continue
+		}
+		seen[string(k)] = true
+		if prev > 0 && prev <= rev {
+			it.restored = append(it.restored, restoredKey{string(k), prev})
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	sort.Slice(it.restored, func(i, j int) bool { return it.restored[i].key < it.restored[j].key })
+	return it, nil
+}
+
+// sqlFilters turns equality requirements on indexed fields into column conditions.
+// The predicate is still applied to every decoded object: the SQL only narrows the read.
+func (s *store) sqlFilters(pred storage.SelectionPredicate) ([]string, []any) {
+	if pred.Field == nil || len(s.indexed) == 0 {
+		return nil, nil
+	}
+	var cols []string
+	var args []any
+	for _, r := range pred.Field.Requirements() {
+		c, ok := s.indexed[r.Field]
+		if !ok || (r.Operator != selection.Equals && r.Operator != selection.DoubleEquals) {
+			continue
+		}
+		cols = append(cols, c.Name)
+		args = append(args, []byte(r.Value))
+	}
+	return cols, args
+}
+
+func (it *rangeIterator) next(ctx context.Context) (kv, bool, error) {
+	if len(it.buf) == 0 && !it.done {
+		if err := it.fill(ctx); err != nil {
+			return kv{}, false, err
+		}
+	}
+	// Restored keys before the next table row (or before the end, once the table is
+	// exhausted) come first.
+	if len(it.restored) > 0 {
+		r := it.restored[0]
+		if len(it.buf) == 0 || r.key < it.buf[0].key {
+			it.restored = it.restored[1:]
+			var value []byte
+			if err := it.s.b.d.queryRow(ctx, it.tx, stmtLogValue, []any{r.prevRev}, &value); err != nil {
+				return kv{}, false, fmt.Errorf("reading %q at revision %d: %w", r.key, r.prevRev, err)
+			}
+			return kv{key: r.key, rev: r.prevRev, value: value}, true, nil
+		}
+	}
+	if len(it.buf) == 0 {
+		return kv{}, false, nil
+	}
+	item := it.buf[0]
+	it.buf = it.buf[1:]
+	return item, true, nil
+}
+
+// fill reads the next batch of table rows.
+func (it *rangeIterator) fill(ctx context.Context) error {
+	st := it.s.stmts.listStatement(it.s.table.Name, it.filters)
+	args := append([]any{[]byte(it.cursor), []byte(it.hi), it.rev}, it.args...)
+	args = append(args, it.batch)
+	rows, err := it.s.b.d.query(ctx, it.tx, st, args...)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for rows.Next() {
+		var (
+			k     []byte
+			item  kv
+			value []byte
+		)
+		if err := rows.Scan(&k, &item.rev, &value); err != nil {
+			rows.Close()
+			return err
+		}
+		item.key, item.value = string(k), value
+		it.buf = append(it.buf, item)
+		n++
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if n < it.batch {
+		it.done = true
+	} else {
+		it.cursor = it.buf[len(it.buf)-1].key + "\x00"
+		it.batch = min(it.batch*2, maxBatch)
+	}
+	return nil
+}
+
+// count is how many keys [lo, hi) held at the iterator's revision.
+func (it *rangeIterator) count(ctx context.Context, lo string) (int64, error) {
+	var n int64
+	if err := it.s.b.d.queryRow(ctx, it.tx, it.s.stmts.count, []any{[]byte(lo), []byte(it.hi), it.rev}, &n); err != nil {
+		return 0, err
+	}
+	// Restored keys not yet consumed, plus those already returned, are all >= lo.
+	rows, err := it.s.b.d.query(ctx, it.tx, stmtChangesAfter, it.rev, []byte(lo), []byte(it.hi))
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var (
+			k    []byte
+			prev int64
+		)
+		if err := rows.Scan(&k, &prev); err != nil {
+			return 0, err
+		}
+		if seen[string(k)] || len(k) == 0 {
+			continue
+		}
+		seen[string(k)] = true
+		if prev > 0 && prev <= it.rev {
+			n++
+		}
+	}
+	return n, rows.Err()
+}

@@ -1,0 +1,515 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/klog/v2"
+)
+
+// event is one change-log row, or a progress notification when progress is set.
+type event struct {
+	rev       int64
+	key       string
+	value     []byte
+	prevValue []byte
+	created   bool
+	deleted   bool
+	progress  bool
+	initial   bool // synthesized from a list, not read from the log
+}
+
+const (
+	tailBatch = 1000
+	// maxQueuedEvents bounds what a slow watcher may fall behind; past it the watch
+	// ends and the client resumes from its last resource version.
+	maxQueuedEvents = 100000
+)
+
+// tail reads the change log in revision order and hands each event to the subscribers
+// whose keys it matches. It is the only reader of new rows in a process.
+//
+// Revisions come from AUTO_INCREMENT, which hands out ids at insert time, not commit
+// time: id 11 can become visible before id 10. Seeing 11 while 10 is missing, the tail
+// inserts a filler row with id 10. If 10's transaction is still open, InnoDB makes that
+// insert wait for it: it then fails as a duplicate once 10 commits, or succeeds if 10
+// rolled back. Either way 10 is settled and no event can appear behind the tail. Should
+// the filler win against a writer that has been given 10 but not yet written its row,
+// that writer's insert fails as a duplicate and it retries with a new id, before it has
+// acknowledged anything.
+type tail struct {
+	b            *Backend
+	pollInterval time.Duration
+	wake         chan struct{}
+
+	mu       sync.Mutex
+	resolved int64         // every revision up to here is dispatched
+	started  bool          // resolved has been established
+	advanced chan struct{} // closed when resolved moves
+	subs     map[*subscriber]struct{}
+	lastErr  error
+	lastOK   time.Time
+}
+
+func newTail(b *Backend, pollInterval time.Duration) *tail {
+	return &tail{
+		b:            b,
+		pollInterval: pollInterval,
+		wake:         make(chan struct{}, 1),
+		advanced:     make(chan struct{}),
+		subs:         map[*subscriber]struct{}{},
+	}
+}
+
+// poke makes the tail read the log now: called after every local commit.
+func (t *tail) poke() {
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (t *tail) run(ctx context.Context) {
+	backoff := 10 * time.Millisecond
+	for !t.isStarted() {
+		if err := t.establish(ctx); err != nil {
+			t.setErr(err)
+			klog.ErrorS(err, "Reading the change log at start-up")
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+	}
+	ticker := time.NewTicker(t.pollInterval)
+	defer ticker.Stop()
+	for {
+		for {
+			more, err := t.poll(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				t.setErr(err)
+				klog.V(2).InfoS("Reading the change log failed", "err", err)
+				break
+			}
+			t.setErr(nil)
+			if !more {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+// establish finds where the tail starts: the newest revision below which nothing is in
+// flight. Rows below the compaction revision may be missing for good; above it every
+// missing id is a transaction that is still open or rolled back, and is settled here.
+func (t *tail) establish(ctx context.Context) error {
+	compact, err := t.b.compactRevision(ctx, nil)
+	if err != nil {
+		return err
+	}
+	pos := max(compact-1, 0)
+	for {
+		rows, err := t.b.d.query(ctx, nil, stmtTailIDs, pos, tailBatch*10)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			for gap := pos + 1; gap < id; gap++ {
+				if err := t.fill(ctx, gap); err != nil {
+					return err
+				}
+			}
+			pos = id
+		}
+		if len(ids) < tailBatch*10 {
+			break
+		}
+	}
+	t.mu.Lock()
+	t.resolved = pos
+	t.started = true
+	close(t.advanced)
+	t.advanced = make(chan struct{})
+	t.mu.Unlock()
+	tailRevision.Set(float64(pos))
+	klog.InfoS("Change-log tail started", "revision", pos)
+	return nil
+}
+
+func (t *tail) isStarted() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.started
+}
+
+// poll reads one batch after the resolved revision and dispatches it. It reports
+// whether there may be more to read at once.
+func (t *tail) poll(ctx context.Context) (bool, error) {
+	t.mu.Lock()
+	from := t.resolved
+	t.mu.Unlock()
+	rows, err := t.b.d.query(ctx, nil, stmtTail, from, tailBatch)
+	if err != nil {
+		return false, err
+	}
+	var evs []*event
+	next, gap, n := from+1, int64(0), 0
+	for rows.Next() {
+		n++
+		var (
+			e           event
+			key         []byte
+			value, prev []byte
+		)
+		if err := rows.Scan(&e.rev, &key, &e.created, &e.deleted, &value, &prev); err != nil {
+			rows.Close()
+			return false, err
+		}
+		if e.rev != next {
+			gap = next
+			break
+		}
+		next++
+		e.key, e.value, e.prevValue = string(key), value, prev
+		evs = append(evs, &e)
+	}
+	if err := rows.Close(); err != nil {
+		return false, err
+	}
+	t.dispatch(evs)
+	if gap != 0 {
+		if err := t.settle(ctx, gap); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	return n == tailBatch, nil
+}
+
+// settle resolves a missing revision above the resolved one.
+func (t *tail) settle(ctx context.Context, gap int64) error {
+	compact, err := t.b.compactRevision(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if gap < compact {
+		// This process fell so far behind that history it had not read was compacted.
+		// Its watchers cannot be served without a hole: end them, they will re-list.
+		klog.InfoS("Change-log tail fell behind compaction; ending all watches", "revision", gap, "compacted", compact)
+		t.mu.Lock()
+		for s := range t.subs {
+			s.fail(errCompacted)
+		}
+		t.resolved = compact - 1
+		t.mu.Unlock()
+		return nil
+	}
+	return t.fill(ctx, gap)
+}
+
+// fillOwn settles a revision this process was handed and then rolled back, so the
+// tail need not wait for it. It outlives the request that caused it.
+func (t *tail) fillOwn(ctx context.Context, id int64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := t.fill(ctx, id); err != nil {
+		klog.V(2).InfoS("Settling a rolled-back revision failed; the tail will retry", "revision", id, "err", err)
+	}
+	t.poke()
+}
+
+// fill inserts a filler row at id unless a real row commits there first.
+func (t *tail) fill(ctx context.Context, id int64) error {
+	fillCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err := t.b.d.exec(fillCtx, nil, stmtFillGap, id)
+	switch {
+	case err == nil:
+		gapsFilled.Inc()
+		return nil
+	case errors.Is(err, errDuplicate):
+		return nil
+	default:
+		return fmt.Errorf("settling revision %d: %w", id, err)
+	}
+}
+
+func (t *tail) dispatch(evs []*event) {
+	if len(evs) == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range evs {
+		if e.key == "" { // filler
+			continue
+		}
+		for s := range t.subs {
+			if s.matches(e.key) {
+				s.push(e)
+			}
+		}
+		watchEvents.Inc()
+	}
+	t.resolved = evs[len(evs)-1].rev
+	tailRevision.Set(float64(t.resolved))
+	close(t.advanced)
+	t.advanced = make(chan struct{})
+}
+
+func (t *tail) resolvedRevision() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.resolved
+}
+
+// waitFor blocks until every revision up to rev is dispatched, or ctx ends.
+func (t *tail) waitFor(ctx context.Context, rev int64) error {
+	for {
+		t.mu.Lock()
+		ok, ch := t.started && t.resolved >= rev, t.advanced
+		t.mu.Unlock()
+		if ok {
+			return nil
+		}
+		t.poke()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for revision %d: %w", rev, ctx.Err())
+		}
+	}
+}
+
+func (t *tail) setErr(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lastErr = err
+	if err == nil {
+		t.lastOK = time.Now()
+	}
+}
+
+func (t *tail) healthy() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.started {
+		return errors.New("change-log tail has not started")
+	}
+	if t.lastErr != nil {
+		return fmt.Errorf("change-log tail is failing: %w", t.lastErr)
+	}
+	return nil
+}
+
+// subscribe registers s and returns the revision up to which events were dispatched
+// before it: s receives every later event.
+func (t *tail) subscribe(s *subscriber) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.subs[s] = struct{}{}
+	watchers.Inc()
+	return t.resolved
+}
+
+func (t *tail) unsubscribe(s *subscriber) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.subs[s]; ok {
+		delete(t.subs, s)
+		watchers.Dec()
+	}
+}
+
+// progress sends a progress event at the resolved revision to the subscribers pick selects.
+func (t *tail) progress(pick func(*subscriber) bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := &event{rev: t.resolved, progress: true}
+	for s := range t.subs {
+		if pick(s) {
+			s.push(e)
+		}
+	}
+}
+
+func (t *tail) bookmarkLoop(interval time.Duration) func(context.Context) {
+	return func(ctx context.Context) {
+		ticker := time.NewTicker(interval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+				t.progress(func(s *subscriber) bool { return s.bookmarks })
+			}
+		}
+	}
+}
+
+func (t *tail) closeAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for s := range t.subs {
+		s.fail(errBackendClosed)
+	}
+}
+
+var (
+	errCompacted     = errors.New("required revision has been compacted")
+	errBackendClosed = errors.New("storage backend closed")
+)
+
+// subscriber is one watch's inbox. The tail never blocks on it: events queue here and
+// the watch goroutine drains them at its own pace.
+type subscriber struct {
+	owner     *store
+	key       string // exact key, or prefix ending in "/" when recursive
+	recursive bool
+	bookmarks bool // wants periodic progress events
+	progressN bool // asked for progress notifications (watch cache style)
+
+	mu     sync.Mutex
+	queue  []*event
+	err    error
+	signal chan struct{}
+}
+
+func newSubscriber(key string, recursive bool) *subscriber {
+	return &subscriber{key: key, recursive: recursive, signal: make(chan struct{}, 1)}
+}
+
+func (s *subscriber) matches(key string) bool {
+	if s.recursive {
+		return strings.HasPrefix(key, s.key)
+	}
+	return key == s.key
+}
+
+func (s *subscriber) push(e *event) {
+	s.mu.Lock()
+	if s.err == nil {
+		if len(s.queue) >= maxQueuedEvents {
+			s.err = errTooSlow
+			s.queue = nil
+		} else {
+			s.queue = append(s.queue, e)
+		}
+	}
+	s.mu.Unlock()
+	s.notify()
+}
+
+func (s *subscriber) fail(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
+	s.notify()
+}
+
+func (s *subscriber) notify() {
+	select {
+	case s.signal <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the queued events, or the error that ended the subscription.
+func (s *subscriber) take() ([]*event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queue
+	s.queue = nil
+	if len(q) > 0 {
+		return q, nil
+	}
+	return nil, s.err
+}
+
+var errTooSlow = errors.New("watcher fell too far behind")
+
+// readLog reads log rows in (from, to] for keys in [lo, hi) inside tx.
+func (b *Backend) readLog(ctx context.Context, tx *sql.Tx, from, to int64, lo, hi string, fn func(*event) error) error {
+	for from < to {
+		rows, err := b.d.query(ctx, tx, stmtReplay, from, to, []byte(lo), []byte(hi), tailBatch)
+		if err != nil {
+			return err
+		}
+		n := 0
+		var evs []*event
+		for rows.Next() {
+			n++
+			var (
+				e           event
+				key         []byte
+				value, prev []byte
+			)
+			if err := rows.Scan(&e.rev, &key, &e.created, &e.deleted, &value, &prev); err != nil {
+				rows.Close()
+				return err
+			}
+			e.key, e.value, e.prevValue = string(key), value, prev
+			evs = append(evs, &e)
+			from = e.rev
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if n < tailBatch {
+			return nil
+		}
+	}
+	return nil
+}

@@ -1,0 +1,378 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/apiserver/pkg/features"
+	"k8s.io/apiserver/pkg/storage"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	utilflowcontrol "k8s.io/apiserver/pkg/util/flowcontrol"
+	"k8s.io/klog/v2"
+)
+
+// Watch implements storage.Interface.
+func (s *store) Watch(ctx context.Context, key string, opts storage.ListOptions) (watch.Interface, error) {
+	key, err := s.prepareKey(key, opts.Recursive)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := s.versioner.ParseResourceVersion(opts.ResourceVersion)
+	if err != nil {
+		return nil, err
+	}
+	if opts.ProgressNotify && s.newFunc == nil {
+		return nil, apierrors.NewInternalError(errors.New("progress notifications need the store's newFunc"))
+	}
+	start := int64(rev)
+	sendInitial := initialEventsRequired(start, opts)
+	if start == 0 && !sendInitial && utilfeature.DefaultFeatureGate.Enabled(features.WatchList) {
+		// sendInitialEvents=false without a revision: start at the current one.
+		current, err := s.b.CurrentRevision(ctx)
+		if err != nil {
+			return nil, err
+		}
+		start = current
+	}
+	w := &watcher{
+		s:           s,
+		key:         key,
+		recursive:   opts.Recursive,
+		pred:        opts.Predicate,
+		start:       start,
+		sendInitial: sendInitial,
+		endBookmark: initialEventsEndBookmarkRequired(opts),
+		result:      make(chan watch.Event, 100),
+	}
+	if w.pred.Empty() {
+		w.pred = storage.Everything
+	}
+	w.sub = newSubscriber(key, opts.Recursive)
+	w.sub.owner = s
+	w.sub.progressN = opts.ProgressNotify
+	w.sub.bookmarks = opts.ProgressNotify || opts.Predicate.AllowWatchBookmarks
+	w.ctx, w.cancel = context.WithCancel(ctx)
+	go w.run()
+	utilflowcontrol.WatchInitialized(ctx)
+	return w, nil
+}
+
+// initialEventsRequired says whether the watch starts with the current state.
+func initialEventsRequired(rev int64, opts storage.ListOptions) bool {
+	if opts.SendInitialEvents == nil && rev == 0 {
+		return true // the legacy "resourceVersion=0" watch
+	}
+	return utilfeature.DefaultFeatureGate.Enabled(features.WatchList) &&
+		opts.SendInitialEvents != nil && *opts.SendInitialEvents
+}
+
+func initialEventsEndBookmarkRequired(opts storage.ListOptions) bool {
+	return utilfeature.DefaultFeatureGate.Enabled(features.WatchList) &&
+		opts.SendInitialEvents != nil && *opts.SendInitialEvents && opts.Predicate.AllowWatchBookmarks
+}
+
+type watcher struct {
+	s           *store
+	key         string
+	recursive   bool
+	pred        storage.SelectionPredicate
+	start       int64 // events after this revision are sent
+	sendInitial bool
+	endBookmark bool
+	sub         *subscriber
+	ctx         context.Context
+	cancel      context.CancelFunc
+	result      chan watch.Event
+}
+
+func (w *watcher) Stop()                          { w.cancel() }
+func (w *watcher) ResultChan() <-chan watch.Event { return w.result }
+
+func (w *watcher) run() {
+	defer close(w.result)
+	defer w.cancel()
+	tail := w.s.b.tail
+	// Subscribe before reading anything, so that every later commit reaches the queue;
+	// whatever the queue holds at or below what was read is skipped.
+	pos := tail.subscribe(w.sub)
+	defer tail.unsubscribe(w.sub)
+	if err := w.catchUp(pos); err != nil {
+		w.sendError(err)
+		return
+	}
+	for {
+		evs, err := w.sub.take()
+		if err != nil {
+			if errors.Is(err, errTooSlow) || errors.Is(err, errBackendClosed) {
+				// Closing without an error makes the client resume from its last revision.
+				klog.V(2).InfoS("Ending watch", "key", w.key, "reason", err)
+				return
+			}
+			w.sendError(err)
+			return
+		}
+		for _, e := range evs {
+			if !e.progress && e.rev <= w.start {
+				continue
+			}
+			if !w.deliver(e) {
+				return
+			}
+		}
+		if len(evs) > 0 {
+			continue
+		}
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-w.sub.signal:
+		}
+	}
+}
+
+// catchUp sends the initial state or the history between the requested revision and
+// the point where the subscription began.
+func (w *watcher) catchUp(pos int64) error {
+	if w.sendInitial {
+		if w.start > 0 {
+			current, err := w.s.b.CurrentRevision(w.ctx)
+			if err != nil {
+				return err
+			}
+			if w.start > current {
+				return storage.NewTooLargeResourceVersionError(uint64(w.start), uint64(current), int(wait.Jitter(time.Second, 3).Seconds()))
+			}
+		}
+		rev, err := w.sendState()
+		if err != nil {
+			return err
+		}
+		w.start = rev
+		if w.endBookmark {
+			if !w.deliver(&event{rev: rev, progress: true, initial: true}) {
+				return nil
+			}
+		}
+		return nil
+	}
+	if w.start >= pos {
+		// Nothing to replay, but the revision must still be one the store can serve.
+		compact, err := w.s.b.compactRevision(w.ctx, nil)
+		if err != nil {
+			return err
+		}
+		if w.start < compact {
+			return errCompacted
+		}
+		return nil
+	}
+	lo, hi := w.key, prefixEnd(w.key)
+	if !w.recursive {
+		hi = w.key + "\x00"
+	}
+	return w.s.b.snapshot(w.ctx, func(tx *sql.Tx) error {
+		compact, err := w.s.b.compactRevision(w.ctx, tx)
+		if err != nil {
+			return err
+		}
+		// As with lists, revisions below the compaction revision are gone (etcd would
+		// also lack the previous value of the first event after it).
+		if w.start < compact {
+			return errCompacted
+		}
+		last := w.start
+		err = w.s.b.readLog(w.ctx, tx, w.start, pos, lo, hi, func(e *event) error {
+			last = e.rev
+			if !w.deliver(e) {
+				return context.Canceled
+			}
+			return nil
+		})
+		w.start = max(last, pos)
+		return err
+	})
+}
+
+// sendState lists the current state as ADDED events and returns its revision.
+func (w *watcher) sendState() (int64, error) {
+	rev, err := w.s.b.CurrentRevision(w.ctx)
+	if err != nil {
+		return 0, err
+	}
+	lo, hi := w.key, prefixEnd(w.key)
+	if !w.recursive {
+		hi = w.key + "\x00"
+	}
+	err = w.s.b.snapshot(w.ctx, func(tx *sql.Tx) error {
+		it, err := w.s.newRangeIterator(w.ctx, tx, lo, hi, rev, storage.Everything, false)
+		if err != nil {
+			return err
+		}
+		for {
+			item, ok, err := it.next(w.ctx)
+			if err != nil || !ok {
+				return err
+			}
+			e := &event{rev: item.rev, key: item.key, value: item.value, created: true, initial: true}
+			if !w.deliver(e) {
+				return context.Canceled
+			}
+		}
+	})
+	return rev, err
+}
+
+// deliver turns an event into a watch event for this watcher and sends it. It reports
+// false when the watch has ended.
+func (w *watcher) deliver(e *event) bool {
+	res, err := w.transform(e)
+	if err != nil {
+		w.sendError(err)
+		return false
+	}
+	if res == nil {
+		return true
+	}
+	select {
+	case w.result <- *res:
+		return true
+	case <-w.ctx.Done():
+		return false
+	}
+}
+
+func (w *watcher) transform(e *event) (*watch.Event, error) {
+	if e.progress {
+		if e.rev < w.start && !e.initial {
+			return nil, nil // a bookmark must not go back before where the watch began
+		}
+		if w.s.newFunc == nil {
+			return nil, nil
+		}
+		obj := w.s.newFunc()
+		if err := w.s.versioner.UpdateObject(obj, uint64(e.rev)); err != nil {
+			return nil, fmt.Errorf("setting the bookmark's resource version: %w", err)
+		}
+		if e.initial {
+			if err := storage.AnnotateInitialEventsEndBookmark(obj); err != nil {
+				return nil, err
+			}
+		}
+		return &watch.Event{Type: watch.Bookmark, Object: obj}, nil
+	}
+	var cur, old runtime.Object
+	var err error
+	if !e.deleted {
+		if cur, err = w.decode(e.key, e.value, e.rev); err != nil {
+			return nil, err
+		}
+	}
+	// The previous object matters for a delete, and to tell whether a change moved the
+	// object into or out of the selection.
+	if len(e.prevValue) > 0 && (e.deleted || !w.pred.Empty()) {
+		if old, err = w.decode(e.key, e.prevValue, e.rev); err != nil {
+			if e.deleted {
+				// An unreadable object was deleted (unsafe deletion of corrupt data).
+				return nil, &apierrors.StatusError{ErrStatus: metav1.Status{
+					Status:  metav1.StatusFailure,
+					Code:    http.StatusInternalServerError,
+					Reason:  metav1.StatusReasonStoreReadError,
+					Message: fmt.Sprintf("saw a DELETED event, but object data is corrupt - %v", err),
+				}}
+			}
+			return nil, err
+		}
+	}
+	switch {
+	case e.deleted:
+		if old == nil || !w.matches(old) {
+			return nil, nil
+		}
+		return &watch.Event{Type: watch.Deleted, Object: old}, nil
+	case e.created:
+		if !w.matches(cur) {
+			return nil, nil
+		}
+		return &watch.Event{Type: watch.Added, Object: cur}, nil
+	}
+	if w.pred.Empty() {
+		return &watch.Event{Type: watch.Modified, Object: cur}, nil
+	}
+	curIn, oldIn := w.matches(cur), old != nil && w.matches(old)
+	switch {
+	case curIn && oldIn:
+		return &watch.Event{Type: watch.Modified, Object: cur}, nil
+	case curIn:
+		return &watch.Event{Type: watch.Added, Object: cur}, nil
+	case oldIn:
+		return &watch.Event{Type: watch.Deleted, Object: old}, nil
+	}
+	return nil, nil
+}
+
+func (w *watcher) matches(obj runtime.Object) bool {
+	if w.pred.Empty() {
+		return true
+	}
+	ok, err := w.pred.Matches(obj)
+	return err == nil && ok
+}
+
+func (w *watcher) decode(key string, stored []byte, rev int64) (runtime.Object, error) {
+	data, _, err := w.s.getTransformer().TransformFromStorage(w.ctx, stored, authenticatedData(key))
+	if err != nil {
+		return nil, err
+	}
+	obj, err := runtime.Decode(w.s.codec, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.s.versioner.UpdateObject(obj, uint64(rev)); err != nil {
+		return nil, fmt.Errorf("setting the resource version of %q: %w", key, err)
+	}
+	return obj, nil
+}
+
+// sendError sends err as the watch's last event.
+func (w *watcher) sendError(err error) {
+	if errors.Is(err, context.Canceled) || w.ctx.Err() != nil {
+		return
+	}
+	if errors.Is(err, errCompacted) {
+		err = apierrors.NewResourceExpired("The resourceVersion for the provided watch is too old.")
+	}
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		status = apierrors.NewInternalError(err)
+	}
+	st := status.Status()
+	select {
+	case w.result <- watch.Event{Type: watch.Error, Object: &st}:
+	case <-w.ctx.Done():
+	}
+}
