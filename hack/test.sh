@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need (MariaDB from the system packages,
+# kube-apiserver, etcd and kubectl built from Go modules), checks generated code and
+# runs every test. Set PIPELINES_REQUIRE_TESTDEPS=1 to turn "dependency missing" skips
+# into failures (CI does).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+hack/ensure-mariadb.sh
+if [[ -x hack/build-controlplane.sh ]]; then
+	# Built once and cached outside the repository; a rebuild happens only when the pinned versions change.
+	PIPELINES_CONTROLPLANE_BIN="$(hack/build-controlplane.sh | tail -n 1)"
+	export PIPELINES_CONTROLPLANE_BIN
+fi
+hack/verify.sh
+go test -race -count=1 -timeout 25m ./...
