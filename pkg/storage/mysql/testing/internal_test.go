@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 func TestDatabaseName(t *testing.T) {
@@ -130,5 +133,84 @@ func BenchmarkStartPrivateServer(b *testing.B) {
 			b.Fatal(err)
 		}
 		p.destroy()
+	}
+}
+
+func TestStartReportsTakenPort(t *testing.T) {
+	if _, err := findBinaries(); err != nil {
+		failOrSkip(t, err)
+	}
+	t.Parallel()
+	p, err := newProcess()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.destroy)
+	if err := p.stop(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", p.addr())
+	if err != nil {
+		t.Fatalf("taking the stopped server's port: %v", err)
+	}
+	defer func() { _ = l.Close() }()
+	if err := p.start(); !errors.Is(err, errPortInUse) {
+		t.Fatalf("start on a taken port: err = %v, want errPortInUse", err)
+	}
+	_ = l.Close()
+	if err := p.restart(); err != nil {
+		t.Fatalf("restart once the port is free again: %v", err)
+	}
+}
+
+// Not parallel: it sets MYSQL_TEST_DSN. A private server stands in for an existing one.
+func TestServerFromEnvDSN(t *testing.T) {
+	if _, err := findBinaries(); err != nil {
+		failOrSkip(t, err)
+	}
+	p, err := newProcess()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.destroy)
+	cfg := p.baseConfig()
+	cfg.DBName = "ignored"
+	cfg.Params = map[string]string{"sql_mode": "'STRICT_ALL_TABLES'"}
+	t.Setenv(EnvDSN, cfg.FormatDSN())
+
+	s, err := newSharedServer()
+	if err != nil {
+		t.Fatalf("server from %s: %v", EnvDSN, err)
+	}
+	if s.proc != nil || s.Addr() != p.addr() {
+		t.Fatalf("server from %s: private=%v addr=%s, want the existing server at %s", EnvDSN, s.proc != nil, s.Addr(), p.addr())
+	}
+	got, err := mysql.ParseDSN(s.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Addr != p.addr() || got.User != "root" || got.DBName == "ignored" || got.Params["sql_mode"] != "'STRICT_ALL_TABLES'" {
+		t.Errorf("DSN from NewDatabase: addr=%s user=%s db=%s params=%v; want the env DSN's server, user and params with a new database",
+			got.Addr, got.User, got.DBName, got.Params)
+	}
+
+	rec := &skipRecorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Kill(rec)
+	}()
+	<-done
+	if !strings.Contains(rec.outcome, EnvDSN) || !p.running() {
+		t.Errorf("Kill on the %s server: outcome %q, server running %v; want a refusal naming %s", EnvDSN, rec.outcome, p.running(), EnvDSN)
+	}
+
+	t.Setenv(EnvDSN, "root:s3cret@tcp(127.0.0.1:1)/x?notaparam=%zz")
+	if _, err := newSharedServer(); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("bad %s: err = %v; want an error that does not quote the password", EnvDSN, err)
+	}
+	t.Setenv(EnvDSN, "root:s3cret@tcp(127.0.0.1:1)/")
+	if _, err := newSharedServer(); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("unreachable %s: err = %v; want an error that does not quote the password", EnvDSN, err)
 	}
 }

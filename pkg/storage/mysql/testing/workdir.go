@@ -261,7 +261,7 @@ func sweepStale() {
 		}
 		killLeftoverServers(dir)
 		if err := os.RemoveAll(dir); err != nil {
-			klog.V(2).InfoS("Could not remove stale MariaDB test directory", "dir", dir, "err", err)
+			klog.V(2).ErrorS(err, "Could not remove stale MariaDB test directory", "dir", dir)
 			continue
 		}
 		klog.V(2).InfoS("Removed stale MariaDB test directory", "dir", dir, "ownerPID", pid)
