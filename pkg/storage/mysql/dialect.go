@@ -82,7 +82,7 @@ var (
 
 // tableStatements are the statements on one resource table.
 type tableStatements struct {
-	insert, update, delete, get, count, stats, expired statement
+	insert, setRevision, update, delete, get, count, stats, expired statement
 	// listPrefix is completed by list() with column filters, ORDER BY and LIMIT.
 	listPrefix string
 }
@@ -99,6 +99,7 @@ func newTableStatements(t Table) tableStatements {
 	return tableStatements{
 		insert: statement{t.Name + "_insert", "INSERT INTO " + t.Name + " (" + strings.Join(insertCols, ", ") +
 			") VALUES (" + placeholders(len(insertCols)) + ")"},
+		setRevision: statement{t.Name + "_set_revision", "UPDATE " + t.Name + " SET revision = ? WHERE k = ?"},
 		update: statement{t.Name + "_update", "UPDATE " + t.Name + " SET " + strings.Join(updateSets, ", ") +
 			" WHERE k = ? AND revision = ?"},
 		delete: statement{t.Name + "_delete", "DELETE FROM " + t.Name + " WHERE k = ? AND revision = ?"},

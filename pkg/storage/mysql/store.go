@@ -214,6 +214,23 @@ func (s *store) writeOnce(ctx context.Context, key string, prevRev int64, delete
 		return 0, fmt.Errorf("starting a write transaction: %w", translate(err))
 	}
 	defer func() { _ = tx.Rollback() }()
+	create := prevRev == 0 && !deleted
+	if create {
+		// A create inserts its row before it takes a revision. Its condition is that the
+		// key is absent, which no revision expresses: had it taken its revision first, a
+		// delete of the previous incarnation could take a later revision, commit, and
+		// let this insert through, leaving the log with the create before the delete
+		// that preceded it. The insert waits for such a delete's row lock, so the
+		// revision taken after it is greater than the delete's. The row holds revision
+		// 0 until then, which no other transaction can see.
+		args := append([]any{[]byte(key), int64(0), exp}, cols...)
+		if _, err := s.b.d.exec(ctx, tx, s.stmts.insert, args...); err != nil {
+			if errors.Is(err, errDuplicate) {
+				return 0, errConflict
+			}
+			return 0, err
+		}
+	}
 	var value []byte
 	if !deleted {
 		value = data
@@ -231,12 +248,8 @@ func (s *store) writeOnce(ctx context.Context, key string, prevRev int64, delete
 	switch {
 	case deleted:
 		res, err = s.b.d.exec(ctx, tx, s.stmts.delete, []byte(key), prevRev)
-	case prevRev == 0:
-		args := append([]any{[]byte(key), id, exp}, cols...)
-		res, err = s.b.d.exec(ctx, tx, s.stmts.insert, args...)
-		if errors.Is(err, errDuplicate) {
-			err, res = errConflict, nil
-		}
+	case create:
+		res, err = s.b.d.exec(ctx, tx, s.stmts.setRevision, id, []byte(key))
 	default:
 		args := append(append([]any{id, exp}, cols...), []byte(key), prevRev)
 		res, err = s.b.d.exec(ctx, tx, s.stmts.update, args...)
