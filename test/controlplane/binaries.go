@@ -122,7 +122,7 @@ func runBuildScript(ctx context.Context, logger klog.Logger) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("running %s: %w", buildScript, err)
 	}
-	logger.Info("Resolving control-plane binaries; the first build compiles kube-apiserver, kubectl and etcd and takes several minutes", "script", buildScript)
+	logger.V(1).Info("Running the control-plane build script", "script", buildScript)
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("running %s: %w", buildScript, err)
 	}

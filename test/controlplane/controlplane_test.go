@@ -62,6 +62,13 @@ func TestControlPlane(t *testing.T) {
 	dir := t.TempDir()
 	cp := startForTest(t, ctx, dir)
 
+	t.Run("dir-in-use", func(t *testing.T) {
+		_, err := Start(ctx, Config{Dir: dir, BinDir: cp.BinDir()})
+		if err == nil || !strings.Contains(err.Error(), "in use by another process") {
+			t.Errorf("second Start on a running Dir: %v", err)
+		}
+	})
+
 	t.Run("kubectl", func(t *testing.T) {
 		out := kubectl(t, ctx, cp, "", "version")
 		if !strings.Contains(out, "Server Version: v1.37.2") || !strings.Contains(out, "Client Version: v1.37.2") {
@@ -169,6 +176,28 @@ func TestControlPlane(t *testing.T) {
 			t.Errorf("alice after restart: %q", out)
 		}
 	})
+}
+
+func TestStartFailureShowsLog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts etcd and kube-apiserver")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	_, err := Start(ctx, Config{Dir: dir, APIServerFlags: []string{"--no-such-flag"}, Logger: ktesting.NewLogger(t, ktesting.NewConfig())})
+	if err == nil {
+		t.Fatal("Start with a bad kube-apiserver flag succeeded")
+	}
+	if !strings.Contains(err.Error(), "kube-apiserver exited") || !strings.Contains(err.Error(), "unknown flag: --no-such-flag") {
+		t.Errorf("error lacks the exit and the log tail: %v", err)
+	}
+	t.Logf("the error a failed start returns:\n%v", err)
+	// The failed start cleaned up after itself: the Dir is free again.
+	cp := startForTest(t, ctx, dir)
+	if _, _, err := cp.Kubectl(ctx, "", "get", "ns", "default"); err != nil {
+		t.Error(err)
+	}
 }
 
 // waitKubectl runs kubectl until it succeeds: RBAC changes reach the authorizer through an
