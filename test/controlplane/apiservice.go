@@ -167,8 +167,9 @@ func (c *ControlPlane) EnsureServiceAccount(ctx context.Context, namespace, name
 }
 
 // ServiceAccountToken mints a one-hour token for the service account with the TokenRequest
-// API, for the audiences given (kube-apiserver's own, ServiceAccountIssuer, when none; use
-// PipelinesAudience for the aggregated server).
+// API, bound to the audiences given. Pass PipelinesAudience for a token the aggregated server
+// accepts and kube-apiserver's other audiences reject; with none, kube-apiserver binds the
+// token to all of its --api-audiences (ServiceAccountIssuer and PipelinesAudience).
 func (c *ControlPlane) ServiceAccountToken(ctx context.Context, namespace, name string, audiences ...string) (string, error) {
 	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
 		Audiences:         audiences,
