@@ -1,0 +1,433 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1beta1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// StorageState says whether an experiment or a run is archived.
+// +enum
+type StorageState string
+
+const (
+	// StorageStateAvailable is the state of everything not archived.
+	StorageStateAvailable StorageState = "Available"
+	// StorageStateArchived hides an experiment or run from default listings in UIs.
+	StorageStateArchived StorageState = "Archived"
+)
+
+// RunPhase is where a run is in its life.
+// +enum
+type RunPhase string
+
+const (
+	// RunPhasePending: accepted, its workflow not yet running.
+	RunPhasePending RunPhase = "Pending"
+	// RunPhaseRunning: its workflow is running.
+	RunPhaseRunning RunPhase = "Running"
+	// RunPhaseSucceeded: every step succeeded.
+	RunPhaseSucceeded RunPhase = "Succeeded"
+	// RunPhaseFailed: a step failed.
+	RunPhaseFailed RunPhase = "Failed"
+	// RunPhaseError: the run could not be carried out (for example an invalid workflow).
+	RunPhaseError RunPhase = "Error"
+	// RunPhaseSkipped: the run was not executed.
+	RunPhaseSkipped RunPhase = "Skipped"
+	// RunPhaseCanceling: termination was requested and is in progress.
+	RunPhaseCanceling RunPhase = "Canceling"
+	// RunPhaseCanceled: the run was terminated.
+	RunPhaseCanceled RunPhase = "Canceled"
+)
+
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// Pipeline is a named pipeline; its executable definitions are its PipelineVersions.
+type Pipeline struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is what the user says about the pipeline.
+	// +optional
+	Spec PipelineSpec `json:"spec,omitempty"`
+	// Status is maintained by the server.
+	// +optional
+	Status PipelineStatus `json:"status,omitempty"`
+}
+
+// PipelineSpec describes a pipeline.
+type PipelineSpec struct {
+	// DisplayName is a human-readable name; metadata.name identifies the pipeline.
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+	// Description says what the pipeline does.
+	// +optional
+	Description string `json:"description,omitempty"`
+}
+
+// PipelineStatus summarises a pipeline's versions.
+type PipelineStatus struct {
+	// LatestVersion is the name of the most recently created PipelineVersion of this pipeline.
+	// A run whose pipelineRef names no version uses it.
+	// +optional
+	LatestVersion string `json:"latestVersion,omitempty"`
+	// VersionCount is how many versions of this pipeline have been created.
+	// +optional
+	VersionCount int32 `json:"versionCount,omitempty"`
+	// Conditions are the latest observations of the pipeline's state.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PipelineList is a list of Pipelines.
+type PipelineList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the pipelines.
+	Items []Pipeline `json:"items"`
+}
+
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PipelineVersion is one executable definition of a Pipeline. Its spec cannot change
+// after it is created: runs pin the version they were created from.
+type PipelineVersion struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the version's definition. It is immutable.
+	Spec PipelineVersionSpec `json:"spec"`
+	// Status is maintained by the server.
+	// +optional
+	Status PipelineVersionStatus `json:"status,omitempty"`
+}
+
+// PipelineVersionSpec is the definition of a pipeline version.
+type PipelineVersionSpec struct {
+	// PipelineName is the Pipeline, in the same namespace, this version belongs to.
+	PipelineName string `json:"pipelineName"`
+	// Description says what changed in this version.
+	// +optional
+	Description string `json:"description,omitempty"`
+	// CodeSourceURL points at the source the workflow was compiled from.
+	// +optional
+	CodeSourceURL string `json:"codeSourceURL,omitempty"`
+	// Workflow is the executable definition: a whole Argo Workflow manifest
+	// (argoproj.io/v1alpha1, kind Workflow), exactly as the Kubeflow Pipelines v1 SDK
+	// compiles it. It is stored as given.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:EmbeddedResource
+	Workflow runtime.RawExtension `json:"workflow"`
+}
+
+// PipelineVersionStatus is what the server derived from the definition.
+type PipelineVersionStatus struct {
+	// Parameters are the pipeline's input parameters, read from the workflow's
+	// spec.arguments.parameters.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Parameters []Parameter `json:"parameters,omitempty"`
+	// Conditions are the latest observations of the version's state.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Parameter is an input a pipeline declares.
+type Parameter struct {
+	// Name of the parameter.
+	Name string `json:"name"`
+	// Default is the value used when a run does not give one; absent means the run must.
+	// +optional
+	Default *string `json:"default,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PipelineVersionList is a list of PipelineVersions.
+type PipelineVersionList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the pipeline versions.
+	Items []PipelineVersion `json:"items"`
+}
+
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// Experiment groups runs and recurring runs.
+type Experiment struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is what the user says about the experiment.
+	// +optional
+	Spec ExperimentSpec `json:"spec,omitempty"`
+	// Status is maintained by the server.
+	// +optional
+	Status ExperimentStatus `json:"status,omitempty"`
+}
+
+// ExperimentSpec describes an experiment.
+type ExperimentSpec struct {
+	// DisplayName is a human-readable name; metadata.name identifies the experiment.
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+	// Description says what the experiment is for.
+	// +optional
+	Description string `json:"description,omitempty"`
+}
+
+// ExperimentStatus is the experiment's state.
+type ExperimentStatus struct {
+	// StorageState is Available or Archived. Archiving an experiment archives its runs
+	// and disables its jobs (experiments/archive).
+	// +optional
+	StorageState StorageState `json:"storageState,omitempty"`
+	// LastRunCreatedAt is when the newest run of this experiment was created.
+	// +optional
+	LastRunCreatedAt *metav1.Time `json:"lastRunCreatedAt,omitempty"`
+	// Conditions are the latest observations of the experiment's state.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// ExperimentList is a list of Experiments.
+type ExperimentList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the experiments.
+	Items []Experiment `json:"items"`
+}
+
+// PipelineRef names the pipeline version a run executes.
+type PipelineRef struct {
+	// Namespace of the pipeline; empty means the run's own namespace. Another
+	// namespace is allowed only if the caller may get pipelineversions there.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// PipelineName is the Pipeline's name.
+	PipelineName string `json:"pipelineName"`
+	// VersionName is the PipelineVersion's name; empty means the pipeline's latest
+	// version at the time the run is created.
+	// +optional
+	VersionName string `json:"versionName,omitempty"`
+}
+
+// RunParameter is a value for a pipeline parameter.
+type RunParameter struct {
+	// Name of the pipeline parameter.
+	Name string `json:"name"`
+	// Value given to it.
+	Value string `json:"value"`
+}
+
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// Run is one execution of a pipeline version. Its spec cannot change after it is created.
+type Run struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is what to run. It is immutable.
+	Spec RunSpec `json:"spec"`
+	// Status is maintained by the server and the run executor.
+	// +optional
+	Status RunStatus `json:"status,omitempty"`
+}
+
+// RunSpec is what a run executes.
+type RunSpec struct {
+	// ExperimentName is the Experiment, in the same namespace, the run belongs to.
+	ExperimentName string `json:"experimentName"`
+	// PipelineRef names the pipeline version to run.
+	PipelineRef PipelineRef `json:"pipelineRef"`
+	// Parameters are values for the pipeline's parameters.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Parameters []RunParameter `json:"parameters,omitempty"`
+	// ServiceAccountName is the service account, in the run's namespace, its pods run as.
+	// Empty means the namespace's default pipeline runner.
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+}
+
+// RunStatus is where a run is.
+type RunStatus struct {
+	// Phase is Pending, Running, Succeeded, Failed, Error, Skipped, Canceling or Canceled.
+	// +optional
+	Phase RunPhase `json:"phase,omitempty"`
+	// StorageState is Available or Archived (runs/archive, runs/unarchive).
+	// +optional
+	StorageState StorageState `json:"storageState,omitempty"`
+	// PipelineVersion is the version the run was created from, resolved and pinned at
+	// creation: deleting or changing the pipeline later does not rewrite the run.
+	// +optional
+	PipelineVersion string `json:"pipelineVersion,omitempty"`
+	// WorkflowName is the Argo Workflow that executes the run.
+	// +optional
+	WorkflowName string `json:"workflowName,omitempty"`
+	// StartTime is when the run started executing.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// CompletionTime is when the run finished.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// Message explains the phase, for example why a run failed.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// Conditions are the latest observations of the run's state.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// RunList is a list of Runs.
+type RunList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the runs.
+	Items []Run `json:"items"`
+}
+
+// Schedule says when a job creates runs: by cron expression or by fixed interval.
+type Schedule struct {
+	// Cron is a cron expression: the 6-field form with seconds that Kubeflow Pipelines
+	// uses, or the standard 5-field form. Exactly one of cron and intervalSeconds is set.
+	// +optional
+	Cron string `json:"cron,omitempty"`
+	// IntervalSeconds runs the pipeline every so many seconds.
+	// +optional
+	IntervalSeconds int64 `json:"intervalSeconds,omitempty"`
+	// StartTime is when scheduling begins; empty means at once.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// EndTime is when scheduling ends; empty means never.
+	// +optional
+	EndTime *metav1.Time `json:"endTime,omitempty"`
+}
+
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// Job is a recurring run: it creates runs of a pipeline version on a schedule.
+type Job struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is what to run and when.
+	Spec JobSpec `json:"spec"`
+	// Status is maintained by the scheduler.
+	// +optional
+	Status JobStatus `json:"status,omitempty"`
+}
+
+// JobSpec is what a recurring run creates and when.
+type JobSpec struct {
+	// ExperimentName is the Experiment, in the same namespace, the job and its runs belong to.
+	ExperimentName string `json:"experimentName"`
+	// PipelineRef names the pipeline version to run.
+	PipelineRef PipelineRef `json:"pipelineRef"`
+	// Parameters are values for the pipeline's parameters.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Parameters []RunParameter `json:"parameters,omitempty"`
+	// ServiceAccountName is the service account the runs' pods run as.
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	// Schedule says when to create runs.
+	Schedule Schedule `json:"schedule"`
+	// MaxConcurrency is the most runs of this job that may be active at once (1 to 10).
+	// Defaults to 1.
+	// +optional
+	MaxConcurrency int32 `json:"maxConcurrency,omitempty"`
+	// NoCatchup, when true, skips the schedules missed while the job was paused or the
+	// scheduler was down, instead of running them one after another.
+	// +optional
+	NoCatchup bool `json:"noCatchup,omitempty"`
+	// Enabled says whether the job creates runs. Defaults to true (jobs/enable, jobs/disable).
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// JobStatus is what the scheduler did.
+type JobStatus struct {
+	// LastScheduleTime is the scheduled time of the newest run the job created.
+	// +optional
+	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
+	// NextScheduleTime is when the job will next create a run.
+	// +optional
+	NextScheduleTime *metav1.Time `json:"nextScheduleTime,omitempty"`
+	// Active are the names of the job's runs that have not finished.
+	// +optional
+	// +listType=set
+	Active []string `json:"active,omitempty"`
+	// Conditions are the latest observations of the job's state.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// JobList is a list of Jobs.
+type JobList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the jobs.
+	Items []Job `json:"items"`
+}

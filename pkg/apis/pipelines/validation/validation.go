@@ -1,0 +1,310 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package validation checks pipelines.kubeflow.org objects with the apimachinery
+// validation helpers, so every rejected field is named in the 422 Status.
+package validation
+
+import (
+	"net/url"
+	"strings"
+
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/api/validation/path"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/sets"
+	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
+)
+
+const (
+	maxDisplayName = 256
+	maxDescription = 10000
+	maxMessage     = 32768
+	// MaxRunNameLength keeps a run's name usable as a label value (63), which the
+	// executor puts on the run's workflow and pods.
+	MaxRunNameLength = utilvalidation.DNS1123LabelMaxLength
+	// MaxJobNameLength leaves room in a run name for "-" and the ten-digit Unix time
+	// of the schedule, the names of the runs a job creates.
+	MaxJobNameLength = MaxRunNameLength - 11
+	maxConcurrency   = 10
+)
+
+var (
+	storageStates = sets.New(pipelines.StorageStateAvailable, pipelines.StorageStateArchived)
+	runPhases     = sets.New(pipelines.RunPhasePending, pipelines.RunPhaseRunning, pipelines.RunPhaseSucceeded,
+		pipelines.RunPhaseFailed, pipelines.RunPhaseError, pipelines.RunPhaseSkipped,
+		pipelines.RunPhaseCanceling, pipelines.RunPhaseCanceled)
+)
+
+// ValidatePipeline checks a pipeline on create.
+func ValidatePipeline(p *pipelines.Pipeline) field.ErrorList {
+	errs := validateMeta(&p.ObjectMeta, apimachineryvalidation.NameIsDNSSubdomain)
+	spec := field.NewPath("spec")
+	errs = append(errs, validateText(p.Spec.DisplayName, maxDisplayName, spec.Child("displayName"))...)
+	errs = append(errs, validateText(p.Spec.Description, maxDescription, spec.Child("description"))...)
+	return append(errs, validatePipelineStatus(&p.Status)...)
+}
+
+// ValidatePipelineUpdate checks a pipeline on update.
+func ValidatePipelineUpdate(p, old *pipelines.Pipeline) field.ErrorList {
+	errs := apimachineryvalidation.ValidateObjectMetaUpdate(&p.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
+	return append(errs, ValidatePipeline(p)...)
+}
+
+func validatePipelineStatus(s *pipelines.PipelineStatus) field.ErrorList {
+	status := field.NewPath("status")
+	var errs field.ErrorList
+	if s.LatestVersion != "" {
+		errs = append(errs, validateName(s.LatestVersion, status.Child("latestVersion"))...)
+	}
+	errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(int64(s.VersionCount), status.Child("versionCount"))...)
+	return append(errs, metav1validation.ValidateConditions(s.Conditions, status.Child("conditions"))...)
+}
+
+// ValidatePipelineVersion checks a pipeline version on create.
+func ValidatePipelineVersion(v *pipelines.PipelineVersion) field.ErrorList {
+	errs := validateMeta(&v.ObjectMeta, apimachineryvalidation.NameIsDNSSubdomain)
+	spec := field.NewPath("spec")
+	errs = append(errs, validateRequiredName(v.Spec.PipelineName, spec.Child("pipelineName"))...)
+	errs = append(errs, validateText(v.Spec.Description, maxDescription, spec.Child("description"))...)
+	if v.Spec.CodeSourceURL != "" {
+		if u, err := url.Parse(v.Spec.CodeSourceURL); err != nil || u.Scheme == "" || u.Host == "" {
+			errs = append(errs, field.Invalid(spec.Child("codeSourceURL"), v.Spec.CodeSourceURL, "must be an absolute URL"))
+		}
+	}
+	wf, werrs := workflow.Parse(v.Spec.Workflow.Raw, spec.Child("workflow"))
+	errs = append(errs, werrs...)
+	if wf != nil {
+		errs = append(errs, wf.Validate(spec.Child("workflow"))...)
+	}
+	status := field.NewPath("status")
+	errs = append(errs, metav1validation.ValidateConditions(v.Status.Conditions, status.Child("conditions"))...)
+	return errs
+}
+
+// ValidatePipelineVersionUpdate checks a pipeline version on update: its spec is immutable.
+func ValidatePipelineVersionUpdate(v, old *pipelines.PipelineVersion) field.ErrorList {
+	errs := apimachineryvalidation.ValidateObjectMetaUpdate(&v.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(v.Spec, old.Spec, field.NewPath("spec"))...)
+	status := field.NewPath("status")
+	return append(errs, metav1validation.ValidateConditions(v.Status.Conditions, status.Child("conditions"))...)
+}
+
+// ValidateExperiment checks an experiment on create.
+func ValidateExperiment(e *pipelines.Experiment) field.ErrorList {
+	errs := validateMeta(&e.ObjectMeta, apimachineryvalidation.NameIsDNSSubdomain)
+	spec := field.NewPath("spec")
+	errs = append(errs, validateText(e.Spec.DisplayName, maxDisplayName, spec.Child("displayName"))...)
+	errs = append(errs, validateText(e.Spec.Description, maxDescription, spec.Child("description"))...)
+	status := field.NewPath("status")
+	errs = append(errs, validateStorageState(e.Status.StorageState, status.Child("storageState"))...)
+	return append(errs, metav1validation.ValidateConditions(e.Status.Conditions, status.Child("conditions"))...)
+}
+
+// ValidateExperimentUpdate checks an experiment on update.
+func ValidateExperimentUpdate(e, old *pipelines.Experiment) field.ErrorList {
+	errs := apimachineryvalidation.ValidateObjectMetaUpdate(&e.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
+	return append(errs, ValidateExperiment(e)...)
+}
+
+// ValidateRun checks a run on create.
+func ValidateRun(r *pipelines.Run) field.ErrorList {
+	errs := validateMeta(&r.ObjectMeta, runName)
+	spec := field.NewPath("spec")
+	errs = append(errs, validateRequiredName(r.Spec.ExperimentName, spec.Child("experimentName"))...)
+	errs = append(errs, validatePipelineRef(&r.Spec.PipelineRef, spec.Child("pipelineRef"))...)
+	errs = append(errs, validateRunParameters(r.Spec.Parameters, spec.Child("parameters"))...)
+	errs = append(errs, validateServiceAccount(r.Spec.ServiceAccountName, spec.Child("serviceAccountName"))...)
+	return append(errs, validateRunStatus(&r.Status)...)
+}
+
+// ValidateRunUpdate checks a run on update: its spec is immutable.
+func ValidateRunUpdate(r, old *pipelines.Run) field.ErrorList {
+	errs := apimachineryvalidation.ValidateObjectMetaUpdate(&r.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(r.Spec, old.Spec, field.NewPath("spec"))...)
+	return append(errs, validateRunStatus(&r.Status)...)
+}
+
+func validateRunStatus(s *pipelines.RunStatus) field.ErrorList {
+	status := field.NewPath("status")
+	var errs field.ErrorList
+	if s.Phase != "" && !runPhases.Has(s.Phase) {
+		errs = append(errs, field.NotSupported(status.Child("phase"), s.Phase, sets.List(runPhases)))
+	}
+	errs = append(errs, validateStorageState(s.StorageState, status.Child("storageState"))...)
+	if s.PipelineVersion != "" {
+		errs = append(errs, validateName(s.PipelineVersion, status.Child("pipelineVersion"))...)
+	}
+	if s.StartTime != nil && s.CompletionTime != nil && s.CompletionTime.Before(s.StartTime) {
+		errs = append(errs, field.Invalid(status.Child("completionTime"), s.CompletionTime, "must not be before startTime"))
+	}
+	errs = append(errs, validateText(s.Message, maxMessage, status.Child("message"))...)
+	return append(errs, metav1validation.ValidateConditions(s.Conditions, status.Child("conditions"))...)
+}
+
+// ValidateJob checks a job on create.
+func ValidateJob(j *pipelines.Job) field.ErrorList {
+	errs := validateMeta(&j.ObjectMeta, jobName)
+	spec := field.NewPath("spec")
+	errs = append(errs, validateRequiredName(j.Spec.ExperimentName, spec.Child("experimentName"))...)
+	errs = append(errs, validatePipelineRef(&j.Spec.PipelineRef, spec.Child("pipelineRef"))...)
+	errs = append(errs, validateRunParameters(j.Spec.Parameters, spec.Child("parameters"))...)
+	errs = append(errs, validateServiceAccount(j.Spec.ServiceAccountName, spec.Child("serviceAccountName"))...)
+	errs = append(errs, validateSchedule(&j.Spec.Schedule, spec.Child("schedule"))...)
+	if j.Spec.MaxConcurrency < 1 || j.Spec.MaxConcurrency > maxConcurrency {
+		errs = append(errs, field.Invalid(spec.Child("maxConcurrency"), j.Spec.MaxConcurrency, "must be between 1 and 10"))
+	}
+	if j.Spec.Enabled == nil {
+		errs = append(errs, field.Required(spec.Child("enabled"), ""))
+	}
+	status := field.NewPath("status")
+	for i, name := range j.Status.Active {
+		errs = append(errs, validateName(name, status.Child("active").Index(i))...)
+	}
+	return append(errs, metav1validation.ValidateConditions(j.Status.Conditions, status.Child("conditions"))...)
+}
+
+// ValidateJobUpdate checks a job on update. A job's spec may change, the next runs use
+// it, except its experiment, which owns the job.
+func ValidateJobUpdate(j, old *pipelines.Job) field.ErrorList {
+	errs := apimachineryvalidation.ValidateObjectMetaUpdate(&j.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(j.Spec.ExperimentName, old.Spec.ExperimentName,
+		field.NewPath("spec", "experimentName"))...)
+	return append(errs, ValidateJob(j)...)
+}
+
+func validateSchedule(s *pipelines.Schedule, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch {
+	case s.Cron == "" && s.IntervalSeconds == 0:
+		errs = append(errs, field.Required(p, "one of cron and intervalSeconds"))
+	case s.Cron != "" && s.IntervalSeconds != 0:
+		errs = append(errs, field.Forbidden(p.Child("intervalSeconds"), "cron and intervalSeconds are mutually exclusive"))
+	case s.IntervalSeconds < 0:
+		errs = append(errs, field.Invalid(p.Child("intervalSeconds"), s.IntervalSeconds, "must be positive"))
+	case s.Cron != "":
+		if n := len(strings.Fields(s.Cron)); n != 5 && n != 6 {
+			errs = append(errs, field.Invalid(p.Child("cron"), s.Cron, "must have 5 fields (minute to weekday) or 6 (seconds first)"))
+		}
+	}
+	if s.StartTime != nil && s.EndTime != nil && !s.EndTime.After(s.StartTime.Time) {
+		errs = append(errs, field.Invalid(p.Child("endTime"), s.EndTime, "must be after startTime"))
+	}
+	return errs
+}
+
+func validatePipelineRef(r *pipelines.PipelineRef, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if r.Namespace != "" {
+		for _, msg := range apimachineryvalidation.ValidateNamespaceName(r.Namespace, false) {
+			errs = append(errs, field.Invalid(p.Child("namespace"), r.Namespace, msg))
+		}
+	}
+	errs = append(errs, validateRequiredName(r.PipelineName, p.Child("pipelineName"))...)
+	if r.VersionName != "" {
+		errs = append(errs, validateName(r.VersionName, p.Child("versionName"))...)
+	}
+	return errs
+}
+
+func validateRunParameters(params []pipelines.RunParameter, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := sets.New[string]()
+	for i, param := range params {
+		np := p.Index(i).Child("name")
+		switch {
+		case param.Name == "":
+			errs = append(errs, field.Required(np, ""))
+		case seen.Has(param.Name):
+			errs = append(errs, field.Duplicate(np, param.Name))
+		}
+		seen.Insert(param.Name)
+	}
+	return errs
+}
+
+func validateServiceAccount(name string, p *field.Path) field.ErrorList {
+	if name == "" {
+		return nil
+	}
+	var errs field.ErrorList
+	for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(name, false) {
+		errs = append(errs, field.Invalid(p, name, msg))
+	}
+	return errs
+}
+
+func validateStorageState(s pipelines.StorageState, p *field.Path) field.ErrorList {
+	if s != "" && !storageStates.Has(s) {
+		return field.ErrorList{field.NotSupported(p, s, sets.List(storageStates))}
+	}
+	return nil
+}
+
+func validateMeta(meta *metav1.ObjectMeta, nameFn apimachineryvalidation.ValidateNameFunc) field.ErrorList {
+	return apimachineryvalidation.ValidateObjectMeta(meta, true, nameFn, field.NewPath("metadata"))
+}
+
+// validateRequiredName checks a reference to an object in the same namespace.
+func validateRequiredName(name string, p *field.Path) field.ErrorList {
+	if name == "" {
+		return field.ErrorList{field.Required(p, "")}
+	}
+	return validateName(name, p)
+}
+
+func validateName(name string, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range path.IsValidPathSegmentName(name) {
+		errs = append(errs, field.Invalid(p, name, msg))
+	}
+	for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(name, false) {
+		errs = append(errs, field.Invalid(p, name, msg))
+	}
+	return errs
+}
+
+func validateText(s string, maxLen int, p *field.Path) field.ErrorList {
+	if len(s) > maxLen {
+		return field.ErrorList{field.TooLong(p, "", maxLen)}
+	}
+	return nil
+}
+
+func runName(name string, prefix bool) []string {
+	return dnsLabelOfAtMost(name, prefix, MaxRunNameLength)
+}
+
+func jobName(name string, prefix bool) []string {
+	return dnsLabelOfAtMost(name, prefix, MaxJobNameLength)
+}
+
+func dnsLabelOfAtMost(name string, prefix bool, maxLen int) []string {
+	if prefix {
+		// generateName: the server appends five characters.
+		name += "xxxxx"
+	}
+	errs := utilvalidation.IsDNS1123Label(name)
+	if len(name) > maxLen {
+		errs = append(errs, utilvalidation.MaxLenError(maxLen))
+	}
+	return errs
+}

@@ -1,0 +1,150 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package apiserver wires the pipelines API group, its registry and the MySQL storage
+// engine into a k8s.io/apiserver GenericAPIServer.
+package apiserver
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/healthz"
+	serverstorage "k8s.io/apiserver/pkg/server/storage"
+	"k8s.io/klog/v2"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/install"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry"
+	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
+)
+
+var (
+	// Scheme holds the API group's types, internal and v1beta1.
+	Scheme = runtime.NewScheme()
+	// Codecs serializes them.
+	Codecs = serializer.NewCodecFactory(Scheme)
+)
+
+func init() {
+	install.Install(Scheme)
+	// The generic server serves these unversioned types on every group.
+	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
+	unversioned := schema.GroupVersion{Group: "", Version: "v1"}
+	Scheme.AddUnversionedTypes(unversioned,
+		&metav1.Status{}, &metav1.APIVersions{}, &metav1.APIGroupList{}, &metav1.APIGroup{}, &metav1.APIResourceList{})
+}
+
+// ExtraConfig is this server's own configuration.
+type ExtraConfig struct {
+	// Storage configures the MySQL engine; its Tables are filled by the registry.
+	Storage mysqlstorage.Config
+	// StoragePrefix is prepended to every storage key.
+	StoragePrefix string
+}
+
+// Config is the whole configuration.
+type Config struct {
+	GenericConfig *genericapiserver.RecommendedConfig
+	ExtraConfig   ExtraConfig
+}
+
+type completedConfig struct {
+	GenericConfig genericapiserver.CompletedConfig
+	ExtraConfig   *ExtraConfig
+}
+
+// CompletedConfig can only be made by Complete, so New always sees defaults filled in.
+type CompletedConfig struct {
+	*completedConfig
+}
+
+// Server is a running pipelines API server.
+type Server struct {
+	GenericAPIServer *genericapiserver.GenericAPIServer
+	Backend          *mysqlstorage.Backend
+}
+
+// Complete fills in defaults.
+func (c *Config) Complete() CompletedConfig {
+	c.ExtraConfig.Storage.Tables = registry.Tables()
+	c.ExtraConfig.Storage.Complete()
+	return CompletedConfig{&completedConfig{
+		GenericConfig: c.GenericConfig.Complete(),
+		ExtraConfig:   &c.ExtraConfig,
+	}}
+}
+
+// New connects to the database and builds the server.
+func (c CompletedConfig) New(ctx context.Context) (*Server, error) {
+	backend, err := mysqlstorage.NewBackend(ctx, c.ExtraConfig.Storage)
+	if err != nil {
+		return nil, fmt.Errorf("opening the MySQL storage: %w", err)
+	}
+	s := &Server{Backend: backend}
+	genericServer, err := c.GenericConfig.New("pipelines-apiserver", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		_ = backend.Close()
+		return nil, err
+	}
+	s.GenericAPIServer = genericServer
+	if err := genericServer.AddReadyzChecks(healthz.NamedCheck("mysql", func(*http.Request) error {
+		return backend.ReadinessCheck()
+	})); err != nil {
+		_ = backend.Close()
+		return nil, err
+	}
+
+	getter := &mysqlstorage.RESTOptionsGetter{
+		Backend:                 backend,
+		Prefix:                  c.ExtraConfig.StoragePrefix,
+		Codec:                   storageCodec,
+		EnableGarbageCollection: true,
+		DeleteCollectionWorkers: 1,
+	}
+	storage, err := registry.NewStorage(Scheme, getter, c.GenericConfig.Authorization.Authorizer)
+	if err != nil {
+		_ = backend.Close()
+		return nil, err
+	}
+	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(pipelines.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	apiGroupInfo.VersionedResourcesStorageMap[v1beta1.SchemeGroupVersion.Version] = storage
+	if err := genericServer.InstallAPIGroup(&apiGroupInfo); err != nil {
+		_ = backend.Close()
+		return nil, err
+	}
+	klog.InfoS("Serving API group", "group", pipelines.GroupName, "version", v1beta1.SchemeGroupVersion.Version,
+		"resources", len(storage))
+	return s, nil
+}
+
+// storageCodec stores objects as JSON at v1beta1.
+func storageCodec(gr schema.GroupResource) (runtime.Codec, error) {
+	codec, _, err := serverstorage.NewStorageCodec(serverstorage.StorageCodecConfig{
+		StorageMediaType:  runtime.ContentTypeJSON,
+		StorageSerializer: Codecs,
+		StorageVersion:    v1beta1.SchemeGroupVersion,
+		MemoryVersion:     schema.GroupVersion{Group: gr.Group, Version: runtime.APIVersionInternal},
+	})
+	return codec, err
+}

@@ -1,0 +1,178 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package server is the pipelines-apiserver command: its options and how they become
+// a running server.
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/spf13/cobra"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	utilcompatibility "k8s.io/apiserver/pkg/util/compatibility"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	cliflag "k8s.io/component-base/cli/flag"
+	"k8s.io/component-base/logs"
+	logsapi "k8s.io/component-base/logs/api/v1"
+	"k8s.io/component-base/term"
+	netutils "k8s.io/utils/net"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apiserver"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/cmd/options"
+	generatedopenapi "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/openapi"
+	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
+)
+
+// Options are the command-line options: k8s.io/apiserver's recommended set with etcd
+// replaced by MySQL.
+type Options struct {
+	RecommendedOptions *genericoptions.RecommendedOptions
+	MySQL              *options.MySQLOptions
+	Logs               *logs.Options
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	o := &Options{
+		RecommendedOptions: genericoptions.NewRecommendedOptions("", apiserver.Codecs.LegacyCodec(v1beta1.SchemeGroupVersion)),
+		MySQL:              options.NewMySQLOptions(),
+		Logs:               logs.NewOptions(),
+	}
+	// Storage is MySQL; no etcd flags.
+	o.RecommendedOptions.Etcd = nil
+	return o
+}
+
+// Flags returns the flags in named sections, as kube-apiserver prints them.
+func (o *Options) Flags() cliflag.NamedFlagSets {
+	var fss cliflag.NamedFlagSets
+	r := o.RecommendedOptions
+	r.SecureServing.AddFlags(fss.FlagSet("secure serving"))
+	r.Authentication.AddFlags(fss.FlagSet("authentication"))
+	r.Authorization.AddFlags(fss.FlagSet("authorization"))
+	r.Audit.AddFlags(fss.FlagSet("auditing"))
+	r.Features.AddFlags(fss.FlagSet("features"))
+	r.CoreAPI.AddFlags(fss.FlagSet("core API"))
+	r.Admission.AddFlags(fss.FlagSet("admission"))
+	r.EgressSelector.AddFlags(fss.FlagSet("egress selector"))
+	r.Traces.AddFlags(fss.FlagSet("traces"))
+	o.MySQL.AddFlags(fss.FlagSet("mysql"))
+	logsapi.AddFlags(o.Logs, fss.FlagSet("logs"))
+	utilfeature.DefaultMutableFeatureGate.AddFlag(fss.FlagSet("feature gates"))
+	return fss
+}
+
+// Complete fills in what the flags leave open.
+func (o *Options) Complete() error {
+	// Without explicit certificates, serve on self-signed ones (for local use).
+	return o.RecommendedOptions.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil,
+		[]net.IP{netutils.ParseIPSloppy("127.0.0.1")})
+}
+
+// Validate reports every problem at once.
+func (o *Options) Validate() error {
+	var errs []error
+	errs = append(errs, o.RecommendedOptions.Validate()...)
+	errs = append(errs, o.MySQL.Validate()...)
+	if err := logsapi.ValidateAndApply(o.Logs, utilfeature.DefaultFeatureGate); err != nil {
+		errs = append(errs, err)
+	}
+	return utilerrors.NewAggregate(errs)
+}
+
+// Config builds the server configuration.
+func (o *Options) Config() (*apiserver.Config, error) {
+	serverConfig := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
+	namer := openapi.NewDefinitionNamer(apiserver.Scheme)
+	serverConfig.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
+	serverConfig.OpenAPIConfig.Info.Title = "pipelines-apiserver"
+	serverConfig.OpenAPIConfig.Info.Version = "v1beta1"
+	serverConfig.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
+	serverConfig.OpenAPIV3Config.Info.Title = "pipelines-apiserver"
+	serverConfig.OpenAPIV3Config.Info.Version = "v1beta1"
+	serverConfig.EffectiveVersion = utilcompatibility.DefaultBuildEffectiveVersion()
+	if err := o.RecommendedOptions.ApplyTo(serverConfig); err != nil {
+		return nil, err
+	}
+	var storage mysqlstorage.Config
+	if err := o.MySQL.ApplyTo(&storage); err != nil {
+		return nil, err
+	}
+	return &apiserver.Config{
+		GenericConfig: serverConfig,
+		ExtraConfig: apiserver.ExtraConfig{
+			Storage:       storage,
+			StoragePrefix: o.MySQL.Prefix,
+		},
+	}, nil
+}
+
+// Run starts the server and blocks until ctx ends.
+func (o *Options) Run(ctx context.Context) error {
+	config, err := o.Config()
+	if err != nil {
+		return err
+	}
+	server, err := config.Complete().New(ctx)
+	if err != nil {
+		return err
+	}
+	// The database is closed once the server has drained its requests.
+	defer func() { _ = server.Backend.Close() }()
+	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
+}
+
+// NewCommand returns the pipelines-apiserver command.
+func NewCommand(ctx context.Context) *cobra.Command {
+	o := NewOptions()
+	cmd := &cobra.Command{
+		Use:   "pipelines-apiserver",
+		Short: "Serve machine-learning pipelines as Kubernetes resources, stored in MySQL",
+		Long: "pipelines-apiserver serves experiments, runs, jobs, pipelines and pipeline versions under " +
+			"pipelines.kubeflow.org/v1beta1 as a Kubernetes aggregated API server, with MySQL as its store.",
+		SilenceUsage: true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("%q does not take any arguments, got %q", cmd.CommandPath(), args)
+			}
+			return nil
+		},
+	}
+	cmd.SetContext(ctx)
+	fss := o.Flags()
+	for _, fs := range fss.FlagSets {
+		cmd.Flags().AddFlagSet(fs)
+	}
+	cols, _, _ := term.TerminalSize(cmd.OutOrStdout())
+	cliflag.SetUsageAndHelpFunc(cmd, fss, cols)
+	return cmd
+}

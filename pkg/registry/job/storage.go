@@ -1,0 +1,126 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package job
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/registry/generic"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/experiment"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipelineversion"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/status"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/table"
+)
+
+// REST serves jobs.
+type REST struct {
+	*genericregistry.Store
+	experiments rest.Getter
+	resolver    *pipelineversion.Resolver
+}
+
+var (
+	_ rest.ShortNamesProvider = &REST{}
+	_ rest.CategoriesProvider = &REST{}
+)
+
+// ShortNames implements rest.ShortNamesProvider; "job" is batch's.
+func (*REST) ShortNames() []string { return []string{"kfpjob"} }
+
+// Categories implements rest.CategoriesProvider: `kubectl get kfp` lists everything.
+func (*REST) Categories() []string { return []string{"kfp"} }
+
+// NewREST returns the jobs store and its status subresource.
+func NewREST(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, experiments rest.Getter,
+	resolver *pipelineversion.Resolver) (*REST, *status.REST, error) {
+	s := newStrategy(scheme)
+	store := &genericregistry.Store{
+		NewFunc:                   func() runtime.Object { return &pipelines.Job{} },
+		NewListFunc:               func() runtime.Object { return &pipelines.JobList{} },
+		PredicateFunc:             Match,
+		DefaultQualifiedResource:  pipelines.Resource("jobs"),
+		SingularQualifiedResource: pipelines.Resource("job"),
+		CreateStrategy:            s,
+		UpdateStrategy:            s,
+		DeleteStrategy:            s,
+		ResetFieldsStrategy:       s,
+		TableConvertor:            tableConvertor,
+	}
+	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: getter, AttrFunc: GetAttrs}); err != nil {
+		return nil, nil, err
+	}
+	r := &REST{Store: store, experiments: experiments, resolver: resolver}
+	return r, status.NewREST(store, statusStrategy{s}), nil
+}
+
+// Create checks the job's experiment and pipeline and makes the experiment the job's
+// owner. The version is not pinned: without a versionName each run takes the
+// pipeline's latest version when it is created.
+func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc,
+	options *metav1.CreateOptions) (runtime.Object, error) {
+	j := obj.(*pipelines.Job)
+	spec := field.NewPath("spec")
+	errs, err := experiment.Own(ctx, r.experiments, j, j.Spec.ExperimentName, spec.Child("experimentName"))
+	if err != nil {
+		return nil, err
+	}
+	v, verrs, err := r.resolver.Resolve(ctx, j.Spec.PipelineRef, spec.Child("pipelineRef"))
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, verrs...)
+	if v != nil {
+		errs = append(errs, pipelineversion.CheckParameters(v, j.Spec.Parameters, spec.Child("parameters"))...)
+	}
+	if len(errs) > 0 {
+		return nil, apierrors.NewInvalid(pipelines.Kind("Job"), j.Name, errs)
+	}
+	return r.Store.Create(ctx, obj, createValidation, options)
+}
+
+var tableConvertor = table.Convertor{
+	Columns: []metav1.TableColumnDefinition{
+		{Name: "Experiment", Type: "string", Description: "The experiment the job's runs belong to."},
+		{Name: "Pipeline", Type: "string", Description: "The pipeline it runs."},
+		{Name: "Schedule", Type: "string", Description: "A cron expression or an interval."},
+		{Name: "Enabled", Type: "boolean", Description: "Whether the job creates runs."},
+		{Name: "Last Schedule", Type: "string", Description: "How long ago the job last created a run."},
+		{Name: "Active", Type: "integer", Priority: 1, Description: "How many of its runs have not finished."},
+	},
+	Cells: func(obj runtime.Object) []interface{} {
+		j := obj.(*pipelines.Job)
+		return []interface{}{j.Spec.ExperimentName, j.Spec.PipelineRef.PipelineName, schedule(j.Spec.Schedule),
+			j.Spec.Enabled != nil && *j.Spec.Enabled, table.SinceP(j.Status.LastScheduleTime), int64(len(j.Status.Active))}
+	},
+}
+
+func schedule(s pipelines.Schedule) string {
+	if s.Cron != "" {
+		return s.Cron
+	}
+	return fmt.Sprintf("every %ss", strconv.FormatInt(s.IntervalSeconds, 10))
+}

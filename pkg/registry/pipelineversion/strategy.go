@@ -1,0 +1,130 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package pipelineversion serves pipeline versions: the immutable, executable
+// definitions of a pipeline, and resolves the versions runs and jobs refer to.
+package pipelineversion
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/storage"
+	"k8s.io/apiserver/pkg/storage/names"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/validation"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/status"
+	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
+)
+
+// PipelineNameField selects a pipeline's versions.
+const PipelineNameField = "spec.pipelineName"
+
+// Table is where pipeline versions are stored, with the fields field selectors filter on.
+var Table = mysqlstorage.Table{
+	ResourcePrefix: "/pipelines.kubeflow.org/pipelineversions",
+	Name:           "pipeline_versions",
+	Columns: []mysqlstorage.Column{
+		{Field: PipelineNameField, Name: "pipeline", Size: 253},
+	},
+}
+
+type strategy struct {
+	runtime.ObjectTyper
+	names.NameGenerator
+}
+
+func newStrategy(typer runtime.ObjectTyper) strategy {
+	return strategy{typer, names.SimpleNameGenerator}
+}
+
+func (strategy) NamespaceScoped() bool { return true }
+
+// GetResetFields: status is derived by the server.
+func (strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set { return status.ResetStatus() }
+
+// PrepareForCreate derives the status from the workflow: its parameters.
+func (strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
+	v := obj.(*pipelines.PipelineVersion)
+	v.Status = pipelines.PipelineVersionStatus{}
+	v.Generation = 1
+	// A workflow that does not parse gets no parameters; Validate rejects it.
+	if wf, errs := workflow.Parse(v.Spec.Workflow.Raw, field.NewPath("spec", "workflow")); len(errs) == 0 {
+		for _, p := range wf.Spec.Arguments.Parameters {
+			v.Status.Parameters = append(v.Status.Parameters, pipelines.Parameter{Name: p.Name, Default: p.Value})
+		}
+	}
+}
+
+func (strategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
+	obj.(*pipelines.PipelineVersion).Status = old.(*pipelines.PipelineVersion).Status
+}
+
+func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
+	return validation.ValidatePipelineVersion(obj.(*pipelines.PipelineVersion))
+}
+
+func (strategy) WarningsOnCreate(context.Context, runtime.Object) []string { return nil }
+
+func (strategy) Canonicalize(runtime.Object) {}
+
+func (strategy) AllowCreateOnUpdate(context.Context) bool { return false }
+
+func (strategy) AllowUnconditionalUpdate(context.Context) bool { return true }
+
+// ValidateUpdate keeps the spec as it was created: runs pin versions.
+func (strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
+	return validation.ValidatePipelineVersionUpdate(obj.(*pipelines.PipelineVersion), old.(*pipelines.PipelineVersion))
+}
+
+func (strategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object) []string {
+	return nil
+}
+
+// statusStrategy is the status subresource's: it changes status and nothing else.
+type statusStrategy struct{ strategy }
+
+func (statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	return status.ResetSpec()
+}
+
+func (statusStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
+	obj.(*pipelines.PipelineVersion).Spec = old.(*pipelines.PipelineVersion).Spec
+}
+
+// GetAttrs returns the labels and the selectable fields.
+func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
+	v, ok := obj.(*pipelines.PipelineVersion)
+	if !ok {
+		return nil, nil, fmt.Errorf("not a PipelineVersion: %T", obj)
+	}
+	fs := generic.ObjectMetaFieldsSet(&v.ObjectMeta, true)
+	fs[PipelineNameField] = v.Spec.PipelineName
+	return v.Labels, fs, nil
+}
+
+// Match selects pipeline versions by labels and fields.
+func Match(label labels.Selector, field fields.Selector) storage.SelectionPredicate {
+	return storage.SelectionPredicate{Label: label, Field: field, GetAttrs: GetAttrs}
+}

@@ -1,0 +1,85 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package registry builds the storage of every pipelines.kubeflow.org resource, one
+// package per resource, and wires the rules that span them.
+package registry
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/cascade"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/experiment"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/job"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipeline"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipelineversion"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
+	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
+)
+
+// Tables are the MySQL tables of the resources and the fields they index.
+func Tables() []mysqlstorage.Table {
+	return []mysqlstorage.Table{pipeline.Table, pipelineversion.Table, experiment.Table, run.Table, job.Table}
+}
+
+// NewStorage returns the storage of every resource and subresource, keyed by path as
+// APIGroupInfo wants it. authz decides whether a caller may use a pipeline of another
+// namespace.
+func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz authorizer.Authorizer) (map[string]rest.Storage, error) {
+	pipelineStore, pipelineStatus, err := pipeline.NewREST(scheme, getter)
+	if err != nil {
+		return nil, err
+	}
+	versionStore, versionStatus, err := pipelineversion.NewREST(scheme, getter, pipelineStore, pipelineStatus)
+	if err != nil {
+		return nil, err
+	}
+	pipelineStore.Versions = cascade.Dependents{Store: versionStore.Store, Field: pipelineversion.PipelineNameField}
+
+	experimentStore, experimentStatus, err := experiment.NewREST(scheme, getter)
+	if err != nil {
+		return nil, err
+	}
+	resolver := &pipelineversion.Resolver{Pipelines: pipelineStore, Versions: versionStore, Authorizer: authz}
+	runStore, runStatus, err := run.NewREST(scheme, getter, experimentStore, resolver)
+	if err != nil {
+		return nil, err
+	}
+	jobStore, jobStatus, err := job.NewREST(scheme, getter, experimentStore, resolver)
+	if err != nil {
+		return nil, err
+	}
+	experimentStore.Owned = []cascade.Dependents{
+		{Store: runStore.Store, Field: run.ExperimentNameField},
+		{Store: jobStore.Store, Field: job.ExperimentNameField},
+	}
+
+	return map[string]rest.Storage{
+		"pipelines":               pipelineStore,
+		"pipelines/status":        pipelineStatus,
+		"pipelineversions":        versionStore,
+		"pipelineversions/status": versionStatus,
+		"experiments":             experimentStore,
+		"experiments/status":      experimentStatus,
+		"runs":                    runStore,
+		"runs/status":             runStatus,
+		"jobs":                    jobStore,
+		"jobs/status":             jobStatus,
+	}, nil
+}

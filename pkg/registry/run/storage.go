@@ -1,0 +1,134 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package run
+
+import (
+	"context"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/registry/generic"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/experiment"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipelineversion"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/status"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/table"
+)
+
+// REST serves runs.
+type REST struct {
+	*genericregistry.Store
+	experiments rest.Getter
+	resolver    *pipelineversion.Resolver
+}
+
+var (
+	_ rest.ShortNamesProvider = &REST{}
+	_ rest.CategoriesProvider = &REST{}
+)
+
+// ShortNames implements rest.ShortNamesProvider.
+func (*REST) ShortNames() []string { return []string{"kfprun"} }
+
+// Categories implements rest.CategoriesProvider: `kubectl get kfp` lists everything.
+func (*REST) Categories() []string { return []string{"kfp"} }
+
+// NewREST returns the runs store and its status subresource. Runs belong to the
+// experiments experiments serves and run the versions resolver finds.
+func NewREST(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, experiments rest.Getter,
+	resolver *pipelineversion.Resolver) (*REST, *status.REST, error) {
+	s := newStrategy(scheme)
+	store := &genericregistry.Store{
+		NewFunc:                   func() runtime.Object { return &pipelines.Run{} },
+		NewListFunc:               func() runtime.Object { return &pipelines.RunList{} },
+		PredicateFunc:             Match,
+		DefaultQualifiedResource:  pipelines.Resource("runs"),
+		SingularQualifiedResource: pipelines.Resource("run"),
+		CreateStrategy:            s,
+		UpdateStrategy:            s,
+		DeleteStrategy:            s,
+		ResetFieldsStrategy:       s,
+		TableConvertor:            tableConvertor,
+	}
+	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: getter, AttrFunc: GetAttrs}); err != nil {
+		return nil, nil, err
+	}
+	r := &REST{Store: store, experiments: experiments, resolver: resolver}
+	return r, status.NewREST(store, statusStrategy{s}), nil
+}
+
+// Create checks the run's experiment and pipeline, pins the pipeline version in the
+// run's status and makes the experiment the run's owner.
+func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc,
+	options *metav1.CreateOptions) (runtime.Object, error) {
+	run := obj.(*pipelines.Run)
+	spec := field.NewPath("spec")
+	errs, err := experiment.Own(ctx, r.experiments, run, run.Spec.ExperimentName, spec.Child("experimentName"))
+	if err != nil {
+		return nil, err
+	}
+	v, verrs, err := r.resolver.Resolve(ctx, run.Spec.PipelineRef, spec.Child("pipelineRef"))
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, verrs...)
+	run.Status.PipelineVersion = ""
+	if v != nil {
+		run.Status.PipelineVersion = v.Name
+		errs = append(errs, pipelineversion.CheckParameters(v, run.Spec.Parameters, spec.Child("parameters"))...)
+	}
+	if len(errs) > 0 {
+		return nil, apierrors.NewInvalid(pipelines.Kind("Run"), run.Name, errs)
+	}
+	return r.Store.Create(ctx, obj, createValidation, options)
+}
+
+var tableConvertor = table.Convertor{
+	Columns: []metav1.TableColumnDefinition{
+		{Name: "Experiment", Type: "string", Description: "The experiment the run belongs to."},
+		{Name: "Pipeline", Type: "string", Description: "The pipeline it runs."},
+		{Name: "Phase", Type: "string", Description: "Where the run is in its life."},
+		{Name: "Started", Type: "string", Description: "How long ago the run started."},
+		{Name: "Duration", Type: "string", Description: "How long the run ran, or has been running."},
+		{Name: "Version", Type: "string", Priority: 1, Description: "The pipeline version pinned at creation."},
+		{Name: "State", Type: "string", Priority: 1, Description: "Available or Archived."},
+	},
+	Cells: func(obj runtime.Object) []interface{} {
+		r := obj.(*pipelines.Run)
+		return []interface{}{r.Spec.ExperimentName, r.Spec.PipelineRef.PipelineName, string(r.Status.Phase),
+			table.SinceP(r.Status.StartTime), runDuration(r.Status), r.Status.PipelineVersion, string(r.Status.StorageState)}
+	},
+}
+
+// runDuration is how long a run ran, or has been running; "" before it starts.
+func runDuration(s pipelines.RunStatus) string {
+	if s.StartTime == nil {
+		return ""
+	}
+	end := time.Now()
+	if s.CompletionTime != nil {
+		end = s.CompletionTime.Time
+	}
+	return duration.HumanDuration(end.Sub(s.StartTime.Time))
+}

@@ -1,0 +1,157 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package workflow reads the Argo Workflow manifests that pipeline versions hold: the
+// few fields this server checks and derives (entrypoint, templates and the
+// references between them, parameters). It does not depend on Argo's Go module; the
+// manifest is stored exactly as given and kube-apiserver checks the full schema
+// when a workflow is created from it.
+package workflow
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+const (
+	// APIVersion and Kind are what a pipeline version's workflow must declare.
+	APIVersion = "argoproj.io/v1alpha1"
+	Kind       = "Workflow"
+)
+
+// Workflow is the part of an Argo Workflow manifest this server reads.
+type Workflow struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Spec       Spec   `json:"spec"`
+}
+
+// Spec is the part of a workflow's spec this server reads.
+type Spec struct {
+	Entrypoint string     `json:"entrypoint"`
+	Arguments  Arguments  `json:"arguments"`
+	Templates  []Template `json:"templates"`
+}
+
+// Arguments are a workflow's inputs.
+type Arguments struct {
+	Parameters []Parameter `json:"parameters"`
+}
+
+// Parameter is a workflow parameter; Value is its default.
+type Parameter struct {
+	Name  string  `json:"name"`
+	Value *string `json:"value"`
+}
+
+// Template is one template; only its references to other templates are read.
+type Template struct {
+	Name  string   `json:"name"`
+	DAG   *DAG     `json:"dag"`
+	Steps [][]Step `json:"steps"`
+}
+
+// DAG is a template made of tasks.
+type DAG struct {
+	Tasks []Step `json:"tasks"`
+}
+
+// Step is a DAG task or a step; both name the template they run.
+type Step struct {
+	Name     string `json:"name"`
+	Template string `json:"template"`
+}
+
+// Parse reads a manifest. Its JSON shape errors are reported on fldPath.
+func Parse(raw []byte, fldPath *field.Path) (*Workflow, field.ErrorList) {
+	if len(raw) == 0 {
+		return nil, field.ErrorList{field.Required(fldPath, "an Argo Workflow manifest")}
+	}
+	var w Workflow
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, field.ErrorList{field.Invalid(fldPath, "", fmt.Sprintf("not an Argo Workflow manifest: %v", err))}
+	}
+	return &w, nil
+}
+
+// Validate reports the structural mistakes that would make the workflow fail to start.
+func (w *Workflow) Validate(fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if w.APIVersion != APIVersion {
+		errs = append(errs, field.NotSupported(fldPath.Child("apiVersion"), w.APIVersion, []string{APIVersion}))
+	}
+	if w.Kind != Kind {
+		errs = append(errs, field.NotSupported(fldPath.Child("kind"), w.Kind, []string{Kind}))
+	}
+	spec := fldPath.Child("spec")
+	names := sets.New[string]()
+	for i, t := range w.Spec.Templates {
+		p := spec.Child("templates").Index(i).Child("name")
+		switch {
+		case t.Name == "":
+			errs = append(errs, field.Required(p, ""))
+		case names.Has(t.Name):
+			errs = append(errs, field.Duplicate(p, t.Name))
+		}
+		names.Insert(t.Name)
+	}
+	if len(w.Spec.Templates) == 0 {
+		errs = append(errs, field.Required(spec.Child("templates"), "a workflow needs at least one template"))
+	}
+	switch {
+	case w.Spec.Entrypoint == "":
+		errs = append(errs, field.Required(spec.Child("entrypoint"), ""))
+	case !names.Has(w.Spec.Entrypoint):
+		errs = append(errs, field.NotFound(spec.Child("entrypoint"), w.Spec.Entrypoint))
+	}
+	for i, t := range w.Spec.Templates {
+		tp := spec.Child("templates").Index(i)
+		if t.DAG != nil {
+			for j, task := range t.DAG.Tasks {
+				errs = append(errs, checkRef(task, names, tp.Child("dag", "tasks").Index(j))...)
+			}
+		}
+		for j, group := range t.Steps {
+			for k, step := range group {
+				errs = append(errs, checkRef(step, names, tp.Child("steps").Index(j).Index(k))...)
+			}
+		}
+	}
+	params := sets.New[string]()
+	for i, p := range w.Spec.Arguments.Parameters {
+		pp := spec.Child("arguments", "parameters").Index(i).Child("name")
+		switch {
+		case p.Name == "":
+			errs = append(errs, field.Required(pp, ""))
+		case params.Has(p.Name):
+			errs = append(errs, field.Duplicate(pp, p.Name))
+		}
+		params.Insert(p.Name)
+	}
+	return errs
+}
+
+// checkRef reports a task or step naming a template the workflow does not define.
+// Steps using templateRef (another WorkflowTemplate) name no local template.
+func checkRef(s Step, templates sets.Set[string], p *field.Path) field.ErrorList {
+	if s.Template != "" && !templates.Has(s.Template) {
+		return field.ErrorList{field.NotFound(p.Child("template"), s.Template)}
+	}
+	return nil
+}
