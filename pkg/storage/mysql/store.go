@@ -111,10 +111,11 @@ func (b *Backend) NewStore(ctx context.Context, opts StoreOptions) (storage.Inte
 		tr = identity{}
 	}
 	s.transformer.Store(&tr)
-	if len(t.Columns) > 0 {
-		if s.getAttrs == nil {
-			return nil, fmt.Errorf("table %s has indexed columns but resource %s has no GetAttrs", t.Name, opts.ResourcePrefix)
-		}
+	if len(t.Columns) > 0 && s.getAttrs == nil {
+		return nil, fmt.Errorf("table %s has indexed columns but resource %s has no GetAttrs", t.Name, opts.ResourcePrefix)
+	}
+	// A resource's own table exists once its store does, columns or not.
+	if t.Name != DefaultTable {
 		added, err := ensureTable(ctx, b.d, t)
 		if err != nil {
 			return nil, err
