@@ -25,6 +25,7 @@ import (
 
 	"github.com/spf13/cobra"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
@@ -42,6 +43,11 @@ import (
 	generatedopenapi "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/openapi"
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
 )
+
+func init() {
+	// --feature-gates knows the logging gates (ContextualLogging, ...) like every component's.
+	utilruntime.Must(logsapi.AddFeatureGates(utilfeature.DefaultMutableFeatureGate))
+}
 
 // Options are the command-line options: k8s.io/apiserver's recommended set with etcd
 // replaced by MySQL.

@@ -19,9 +19,12 @@ limitations under the License.
 package validation
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/url"
 	"strings"
 
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/api/validation/path"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -103,7 +106,13 @@ func ValidatePipelineVersion(v *pipelines.PipelineVersion) field.ErrorList {
 // ValidatePipelineVersionUpdate checks a pipeline version on update: its spec is immutable.
 func ValidatePipelineVersionUpdate(v, old *pipelines.PipelineVersion) field.ErrorList {
 	errs := apimachineryvalidation.ValidateObjectMetaUpdate(&v.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
-	errs = append(errs, apimachineryvalidation.ValidateImmutableField(v.Spec, old.Spec, field.NewPath("spec"))...)
+	spec := field.NewPath("spec")
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(v.Spec.PipelineName, old.Spec.PipelineName, spec.Child("pipelineName"))...)
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(v.Spec.Description, old.Spec.Description, spec.Child("description"))...)
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(v.Spec.CodeSourceURL, old.Spec.CodeSourceURL, spec.Child("codeSourceURL"))...)
+	if !sameJSON(v.Spec.Workflow.Raw, old.Spec.Workflow.Raw) {
+		errs = append(errs, field.Invalid(spec.Child("workflow"), field.OmitValueType{}, apimachineryvalidation.FieldImmutableErrorMsg))
+	}
 	status := field.NewPath("status")
 	return append(errs, metav1validation.ValidateConditions(v.Status.Conditions, status.Child("conditions"))...)
 }
@@ -139,7 +148,11 @@ func ValidateRun(r *pipelines.Run) field.ErrorList {
 // ValidateRunUpdate checks a run on update: its spec is immutable.
 func ValidateRunUpdate(r, old *pipelines.Run) field.ErrorList {
 	errs := apimachineryvalidation.ValidateObjectMetaUpdate(&r.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
-	errs = append(errs, apimachineryvalidation.ValidateImmutableField(r.Spec, old.Spec, field.NewPath("spec"))...)
+	spec := field.NewPath("spec")
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(r.Spec.ExperimentName, old.Spec.ExperimentName, spec.Child("experimentName"))...)
+	errs = append(errs, immutable(r.Spec.PipelineRef, old.Spec.PipelineRef, spec.Child("pipelineRef"))...)
+	errs = append(errs, immutable(r.Spec.Parameters, old.Spec.Parameters, spec.Child("parameters"))...)
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(r.Spec.ServiceAccountName, old.Spec.ServiceAccountName, spec.Child("serviceAccountName"))...)
 	return append(errs, validateRunStatus(&r.Status)...)
 }
 
@@ -189,6 +202,28 @@ func ValidateJobUpdate(j, old *pipelines.Job) field.ErrorList {
 	errs = append(errs, apimachineryvalidation.ValidateImmutableField(j.Spec.ExperimentName, old.Spec.ExperimentName,
 		field.NewPath("spec", "experimentName"))...)
 	return append(errs, ValidateJob(j)...)
+}
+
+// immutable is ValidateImmutableField for a structured value, which it leaves out of
+// the message: a Go struct printed there helps no one.
+func immutable(newVal, oldVal interface{}, p *field.Path) field.ErrorList {
+	if apiequality.Semantic.DeepEqual(newVal, oldVal) {
+		return nil
+	}
+	return field.ErrorList{field.Invalid(p, field.OmitValueType{}, apimachineryvalidation.FieldImmutableErrorMsg)}
+}
+
+// sameJSON compares two JSON documents by value: a client that sends the same
+// workflow back (apply, edit) may format or order it differently.
+func sameJSON(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var va, vb interface{}
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	return apiequality.Semantic.DeepEqual(va, vb)
 }
 
 func validateSchedule(s *pipelines.Schedule, p *field.Path) field.ErrorList {
