@@ -19,6 +19,8 @@ limitations under the License.
 package registry
 
 import (
+	"context"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
@@ -69,8 +71,14 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz 
 		{Store: runStore.Store, Field: run.ExperimentNameField},
 		{Store: jobStore.Store, Field: job.ExperimentNameField},
 	}
+	experimentStore.OnArchive = []func(ctx context.Context, experiment string) error{
+		func(ctx context.Context, experiment string) error {
+			return runStore.ArchiveAll(ctx, runStatus, experiment)
+		},
+		jobStore.DisableAll,
+	}
 
-	return map[string]rest.Storage{
+	storage := map[string]rest.Storage{
 		"pipelines":               pipelineStore,
 		"pipelines/status":        pipelineStatus,
 		"pipelineversions":        versionStore,
@@ -81,5 +89,15 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz 
 		"runs/status":             runStatus,
 		"jobs":                    jobStore,
 		"jobs/status":             jobStatus,
-	}, nil
+	}
+	for resource, actions := range map[string]map[string]rest.Storage{
+		"experiments": experimentStore.Actions(experimentStatus),
+		"runs":        runStore.Actions(runStatus),
+		"jobs":        jobStore.Actions(),
+	} {
+		for name, a := range actions {
+			storage[resource+"/"+name] = a
+		}
+	}
+	return storage, nil
 }

@@ -168,8 +168,8 @@ func (c *ControlPlane) EnsureServiceAccount(ctx context.Context, namespace, name
 
 // ServiceAccountToken mints a one-hour token for the service account with the TokenRequest
 // API, bound to the audiences given. Pass PipelinesAudience for a token the aggregated server
-// accepts and kube-apiserver's other audiences reject; with none, kube-apiserver binds the
-// token to all of its --api-audiences (ServiceAccountIssuer and PipelinesAudience).
+// accepts and kube-apiserver rejects; with none, kube-apiserver binds the token to its
+// --api-audiences (ServiceAccountIssuer), which the aggregated server rejects.
 func (c *ControlPlane) ServiceAccountToken(ctx context.Context, namespace, name string, audiences ...string) (string, error) {
 	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
 		Audiences:         audiences,

@@ -36,9 +36,10 @@ import (
 )
 
 const (
-	// PipelinesAudience is accepted by kube-apiserver (--api-audiences) so that TokenRequest
-	// can mint service-account tokens for the aggregated server, which verifies them with a
-	// TokenReview for this audience.
+	// PipelinesAudience is the audience of service-account tokens for the aggregated server,
+	// which verifies them with a TokenReview for this audience. It is deliberately not one of
+	// kube-apiserver's --api-audiences: a token minted for kube-apiserver must not be
+	// accepted by the aggregated server, nor the reverse.
 	PipelinesAudience = "pipelines.kubeflow.org"
 	// ServiceAccountIssuer is kube-apiserver's --service-account-issuer, also the default
 	// audience of its tokens.
@@ -309,7 +310,7 @@ func (c *ControlPlane) apiServerArgs(port int) []string {
 		"--service-account-issuer=" + ServiceAccountIssuer,
 		"--service-account-key-file=" + pki.ServiceAccountPublicKey,
 		"--service-account-signing-key-file=" + pki.ServiceAccountKey,
-		"--api-audiences=" + ServiceAccountIssuer + "," + PipelinesAudience,
+		"--api-audiences=" + ServiceAccountIssuer,
 		// Front proxy: what kube-apiserver presents to aggregated servers, and what they trust.
 		"--requestheader-client-ca-file=" + pki.FrontProxyCA,
 		"--requestheader-allowed-names=" + FrontProxyClientName,

@@ -143,6 +143,13 @@ func TestControlPlane(t *testing.T) {
 		if st := review(ServiceAccountIssuer); st.Authenticated {
 			t.Errorf("token for %s accepted for %s", PipelinesAudience, ServiceAccountIssuer)
 		}
+		token, err = cp.ServiceAccountToken(ctx, "team-a", "default")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := review(PipelinesAudience); st.Authenticated {
+			t.Errorf("token for kube-apiserver's default audience accepted for %s", PipelinesAudience)
+		}
 	})
 
 	t.Run("apiservice", func(t *testing.T) {

@@ -55,6 +55,8 @@ type Options struct {
 	RecommendedOptions *genericoptions.RecommendedOptions
 	MySQL              *options.MySQLOptions
 	Logs               *logs.Options
+	// APIAudiences are the audiences of the bearer tokens accepted from direct callers.
+	APIAudiences []string
 }
 
 // NewOptions returns the defaults.
@@ -63,6 +65,7 @@ func NewOptions() *Options {
 		RecommendedOptions: genericoptions.NewRecommendedOptions("", apiserver.Codecs.LegacyCodec(v1beta1.SchemeGroupVersion)),
 		MySQL:              options.NewMySQLOptions(),
 		Logs:               logs.NewOptions(),
+		APIAudiences:       []string{DefaultAPIAudience},
 	}
 	// Storage is MySQL; no etcd flags.
 	o.RecommendedOptions.Etcd = nil
@@ -75,6 +78,9 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	r := o.RecommendedOptions
 	r.SecureServing.AddFlags(fss.FlagSet("secure serving"))
 	r.Authentication.AddFlags(fss.FlagSet("authentication"))
+	fss.FlagSet("authentication").StringSliceVar(&o.APIAudiences, "api-audiences", o.APIAudiences,
+		"Audiences of the service-account tokens accepted from callers that reach this server directly. "+
+			"kube-apiserver reviews each token for them, so a token minted for another audience is rejected.")
 	r.Authorization.AddFlags(fss.FlagSet("authorization"))
 	r.Audit.AddFlags(fss.FlagSet("auditing"))
 	r.Features.AddFlags(fss.FlagSet("features"))
@@ -100,6 +106,9 @@ func (o *Options) Validate() error {
 	var errs []error
 	errs = append(errs, o.RecommendedOptions.Validate()...)
 	errs = append(errs, o.MySQL.Validate()...)
+	if len(o.APIAudiences) == 0 {
+		errs = append(errs, fmt.Errorf("--api-audiences must name at least one audience, or tokens minted for kube-apiserver would be accepted"))
+	}
 	if err := logsapi.ValidateAndApply(o.Logs, utilfeature.DefaultFeatureGate); err != nil {
 		errs = append(errs, err)
 	}
@@ -120,6 +129,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err := o.RecommendedOptions.ApplyTo(serverConfig); err != nil {
 		return nil, err
 	}
+	applyAuthentication(serverConfig, o.APIAudiences)
 	var storage mysqlstorage.Config
 	if err := o.MySQL.ApplyTo(&storage); err != nil {
 		return nil, err

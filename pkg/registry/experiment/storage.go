@@ -41,6 +41,9 @@ type REST struct {
 	// Owned are deleted with their experiment: its runs and jobs. The registry sets
 	// them once their stores exist, since those refer to this one.
 	Owned []cascade.Dependents
+	// OnArchive archive what the experiment holds when it is archived: its runs and
+	// jobs. Set by the registry, like Owned.
+	OnArchive []func(ctx context.Context, experiment string) error
 }
 
 var (

@@ -33,6 +33,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/action"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/owner"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/status"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/table"
@@ -121,7 +122,7 @@ func (r *REST) Delete(ctx context.Context, name string, deleteValidation rest.Va
 // refresh retries with a newer list and the last write is never stale. A failure is
 // logged, not returned: the version was already created or deleted.
 func (r *REST) refreshPipeline(ctx context.Context, name string) {
-	update := updateFunc(func(ctx context.Context, old runtime.Object) (runtime.Object, error) {
+	update := action.UpdateFunc(func(ctx context.Context, old runtime.Object) (runtime.Object, error) {
 		p := old.(*pipelines.Pipeline).DeepCopy()
 		list, err := r.Store.List(ctx, &metainternalversion.ListOptions{
 			FieldSelector: fields.OneTermEqualSelector(PipelineNameField, name)})
@@ -166,15 +167,6 @@ func newer(a, b *pipelines.PipelineVersion) bool {
 	ra, _ := strconv.ParseInt(a.ResourceVersion, 10, 64)
 	rb, _ := strconv.ParseInt(b.ResourceVersion, 10, 64)
 	return ra > rb
-}
-
-// updateFunc is a rest.UpdatedObjectInfo computing the new object from the current one.
-type updateFunc func(ctx context.Context, old runtime.Object) (runtime.Object, error)
-
-func (f updateFunc) Preconditions() *metav1.Preconditions { return nil }
-
-func (f updateFunc) UpdatedObject(ctx context.Context, old runtime.Object) (runtime.Object, error) {
-	return f(ctx, old)
 }
 
 var tableConvertor = table.Convertor{
