@@ -30,6 +30,8 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
@@ -72,6 +74,8 @@ type Config struct {
 type completedConfig struct {
 	GenericConfig genericapiserver.CompletedConfig
 	ExtraConfig   *ExtraConfig
+	// ClientConfig reaches kube-apiserver as this server (--kubeconfig).
+	ClientConfig *rest.Config
 }
 
 // CompletedConfig can only be made by Complete, so New always sees defaults filled in.
@@ -92,6 +96,7 @@ func (c *Config) Complete() CompletedConfig {
 	return CompletedConfig{&completedConfig{
 		GenericConfig: c.GenericConfig.Complete(),
 		ExtraConfig:   &c.ExtraConfig,
+		ClientConfig:  c.GenericConfig.ClientConfig,
 	}}
 }
 
@@ -122,12 +127,19 @@ func (c CompletedConfig) New(ctx context.Context) (*Server, error) {
 		EnableGarbageCollection: true,
 		DeleteCollectionWorkers: 1,
 	}
-	storage, err := registry.NewStorage(Scheme, getter, c.GenericConfig.Authorization.Authorizer)
+	// The server's own identity in the cluster (--kubeconfig) reads the pods behind runs/log.
+	kube, err := kubernetes.NewForConfig(c.ClientConfig)
+	if err != nil {
+		_ = backend.Close()
+		return nil, fmt.Errorf("a client for kube-apiserver: %w", err)
+	}
+	storage, err := registry.NewStorage(Scheme, getter, c.GenericConfig.Authorization.Authorizer, kube.CoreV1())
 	if err != nil {
 		_ = backend.Close()
 		return nil, err
 	}
-	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(pipelines.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	// The group's own parameter codec decodes the query of runs/log into RunLogOptions.
+	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(pipelines.GroupName, Scheme, runtime.NewParameterCodec(Scheme), Codecs)
 	apiGroupInfo.VersionedResourcesStorageMap[v1beta1.SchemeGroupVersion.Version] = storage
 	if err := genericServer.InstallAPIGroup(&apiGroupInfo); err != nil {
 		_ = backend.Close()

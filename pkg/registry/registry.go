@@ -25,6 +25,7 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/cascade"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/experiment"
@@ -42,8 +43,9 @@ func Tables() []mysqlstorage.Table {
 
 // NewStorage returns the storage of every resource and subresource, keyed by path as
 // APIGroupInfo wants it. authz decides whether a caller may use a pipeline of another
-// namespace.
-func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz authorizer.Authorizer) (map[string]rest.Storage, error) {
+// namespace; pods reads the logs of runs' pods.
+func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz authorizer.Authorizer,
+	pods corev1client.PodsGetter) (map[string]rest.Storage, error) {
 	pipelineStore, pipelineStatus, err := pipeline.NewREST(scheme, getter)
 	if err != nil {
 		return nil, err
@@ -87,6 +89,7 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz 
 		"experiments/status":      experimentStatus,
 		"runs":                    runStore,
 		"runs/status":             runStatus,
+		"runs/log":                run.NewLogREST(runStore, pods),
 		"jobs":                    jobStore,
 		"jobs/status":             jobStatus,
 	}

@@ -51,6 +51,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Experiment{}, &ExperimentList{},
 		&Run{}, &RunList{},
 		&Job{}, &JobList{},
+		&RunLogOptions{},
 	)
 	return nil
 }

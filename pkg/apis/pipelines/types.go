@@ -365,3 +365,18 @@ type JobList struct {
 	// Items are the jobs.
 	Items []Job
 }
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// RunLogOptions are the query parameters of runs/log.
+type RunLogOptions struct {
+	metav1.TypeMeta
+
+	// Step is the workflow step whose log to read; empty means every step, in the order
+	// they started.
+	Step string
+	// Follow streams the log until the step ends.
+	Follow bool
+	// TailLines is how many lines from the end of each step's log to show; empty means all.
+	TailLines *int64
+}

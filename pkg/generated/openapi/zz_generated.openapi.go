@@ -53,6 +53,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1beta1.PipelineVersionStatus{}.OpenAPIModelName(): schema_pkg_apis_pipelines_v1beta1_PipelineVersionStatus(ref),
 		v1beta1.Run{}.OpenAPIModelName():                   schema_pkg_apis_pipelines_v1beta1_Run(ref),
 		v1beta1.RunList{}.OpenAPIModelName():               schema_pkg_apis_pipelines_v1beta1_RunList(ref),
+		v1beta1.RunLogOptions{}.OpenAPIModelName():         schema_pkg_apis_pipelines_v1beta1_RunLogOptions(ref),
 		v1beta1.RunParameter{}.OpenAPIModelName():          schema_pkg_apis_pipelines_v1beta1_RunParameter(ref),
 		v1beta1.RunSpec{}.OpenAPIModelName():               schema_pkg_apis_pipelines_v1beta1_RunSpec(ref),
 		v1beta1.RunStatus{}.OpenAPIModelName():             schema_pkg_apis_pipelines_v1beta1_RunStatus(ref),
@@ -1089,6 +1090,54 @@ func schema_pkg_apis_pipelines_v1beta1_RunList(ref common.ReferenceCallback) com
 		},
 		Dependencies: []string{
 			v1beta1.Run{}.OpenAPIModelName(), v1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_pipelines_v1beta1_RunLogOptions(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RunLogOptions are the query parameters of runs/log.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"step": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Step is the workflow step whose log to read; empty means every step, in the order they started.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"follow": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Follow streams the log until the step ends.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"tailLines": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TailLines is how many lines from the end of each step's log to show; empty means all.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+				},
+			},
+		},
 	}
 }
 

@@ -53,6 +53,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Experiment{}, &ExperimentList{},
 		&Run{}, &RunList{},
 		&Job{}, &JobList{},
+		&RunLogOptions{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil

@@ -431,3 +431,22 @@ type JobList struct {
 	// Items are the jobs.
 	Items []Job `json:"items"`
 }
+
+// +k8s:conversion-gen:explicit-from=net/url.Values
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// RunLogOptions are the query parameters of runs/log.
+type RunLogOptions struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// Step is the workflow step whose log to read; empty means every step, in the order
+	// they started.
+	// +optional
+	Step string `json:"step,omitempty"`
+	// Follow streams the log until the step ends.
+	// +optional
+	Follow bool `json:"follow,omitempty"`
+	// TailLines is how many lines from the end of each step's log to show; empty means all.
+	// +optional
+	TailLines *int64 `json:"tailLines,omitempty"`
+}

@@ -122,6 +122,11 @@ func (in RunList) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RunLogOptions) OpenAPIModelName() string {
+	return "org.kubeflow.pipelines.v1beta1.RunLogOptions"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in RunParameter) OpenAPIModelName() string {
 	return "org.kubeflow.pipelines.v1beta1.RunParameter"
 }
