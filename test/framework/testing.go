@@ -1,0 +1,34 @@
+package framework
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+// EnvRequireTestDeps set to "1" (as in CI) turns a missing dependency from a skip into a
+// failure.
+const EnvRequireTestDeps = "PIPELINES_REQUIRE_TESTDEPS"
+
+// SkipOrFail ends a test whose environment did not start: it skips when MariaDB is missing
+// (saying how to install it) unless PIPELINES_REQUIRE_TESTDEPS=1, and fails otherwise.
+// Packages that start one environment in TestMain keep its error and call this from every
+// test.
+func SkipOrFail(tb testing.TB, err error) {
+	tb.Helper()
+	var missing *MissingDependencyError
+	if errors.As(err, &missing) && os.Getenv(EnvRequireTestDeps) != "1" {
+		tb.Skipf("environment not started: %v", err)
+	}
+	tb.Fatalf("environment not started: %v", err)
+}
+
+// DumpLogsOnFailure registers a cleanup that prints the end of the server's, MariaDB's and
+// kube-apiserver's logs if tb failed.
+func (e *Environment) DumpLogsOnFailure(tb testing.TB) {
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("logs of the environment in %s:\n%s", e.dir, e.LogTails(logTailLines))
+		}
+	})
+}
