@@ -22,11 +22,12 @@ limitations under the License.
 package workflow
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	kjson "sigs.k8s.io/json"
 )
 
 const (
@@ -47,6 +48,8 @@ type Spec struct {
 	Entrypoint string     `json:"entrypoint"`
 	Arguments  Arguments  `json:"arguments"`
 	Templates  []Template `json:"templates"`
+	// OnExit is the exit handler: the template run when the workflow ends.
+	OnExit string `json:"onExit"`
 }
 
 // Arguments are a workflow's inputs.
@@ -72,20 +75,31 @@ type DAG struct {
 	Tasks []Step `json:"tasks"`
 }
 
-// Step is a DAG task or a step; both name the template they run.
+// Step is a DAG task or a step; both name the template they run, and may name one
+// to run when they end.
 type Step struct {
 	Name     string `json:"name"`
 	Template string `json:"template"`
+	OnExit   string `json:"onExit"`
 }
 
 // Parse reads a manifest. Its JSON shape errors are reported on fldPath.
+//
+// Keys are matched case-sensitively, as kube-apiserver and Argo read them: a
+// "Templates" key is not the workflow's templates.
 func Parse(raw []byte, fldPath *field.Path) (*Workflow, field.ErrorList) {
-	if len(raw) == 0 {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 {
 		return nil, field.ErrorList{field.Required(fldPath, "an Argo Workflow manifest")}
 	}
+	// JSON null, arrays and scalars decode without error into nothing or fail with
+	// a message about Go types; a manifest is an object.
+	if trimmed[0] != '{' {
+		return nil, field.ErrorList{field.Invalid(fldPath, field.OmitValueType{}, "must be a JSON object: an Argo Workflow manifest")}
+	}
 	var w Workflow
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return nil, field.ErrorList{field.Invalid(fldPath, "", fmt.Sprintf("not an Argo Workflow manifest: %v", err))}
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(trimmed, &w); err != nil {
+		return nil, field.ErrorList{field.Invalid(fldPath, field.OmitValueType{}, fmt.Sprintf("not an Argo Workflow manifest: %v", err))}
 	}
 	return &w, nil
 }
@@ -120,6 +134,9 @@ func (w *Workflow) Validate(fldPath *field.Path) field.ErrorList {
 	case !names.Has(w.Spec.Entrypoint):
 		errs = append(errs, field.NotFound(spec.Child("entrypoint"), w.Spec.Entrypoint))
 	}
+	if w.Spec.OnExit != "" && !names.Has(w.Spec.OnExit) {
+		errs = append(errs, field.NotFound(spec.Child("onExit"), w.Spec.OnExit))
+	}
 	for i, t := range w.Spec.Templates {
 		tp := spec.Child("templates").Index(i)
 		if t.DAG != nil {
@@ -148,10 +165,15 @@ func (w *Workflow) Validate(fldPath *field.Path) field.ErrorList {
 }
 
 // checkRef reports a task or step naming a template the workflow does not define.
-// Steps using templateRef (another WorkflowTemplate) name no local template.
+// Steps using templateRef (another WorkflowTemplate) or an inline template name no
+// local template.
 func checkRef(s Step, templates sets.Set[string], p *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	if s.Template != "" && !templates.Has(s.Template) {
-		return field.ErrorList{field.NotFound(p.Child("template"), s.Template)}
+		errs = append(errs, field.NotFound(p.Child("template"), s.Template))
 	}
-	return nil
+	if s.OnExit != "" && !templates.Has(s.OnExit) {
+		errs = append(errs, field.NotFound(p.Child("onExit"), s.OnExit))
+	}
+	return errs
 }
