@@ -20,18 +20,17 @@ package validation
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/url"
 	"strings"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
-	"k8s.io/apimachinery/pkg/api/validation/path"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/sets"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	kjson "sigs.k8s.io/json"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
@@ -60,16 +59,20 @@ var (
 // ValidatePipeline checks a pipeline on create.
 func ValidatePipeline(p *pipelines.Pipeline) field.ErrorList {
 	errs := validateMeta(&p.ObjectMeta, apimachineryvalidation.NameIsDNSSubdomain)
-	spec := field.NewPath("spec")
-	errs = append(errs, validateText(p.Spec.DisplayName, maxDisplayName, spec.Child("displayName"))...)
-	errs = append(errs, validateText(p.Spec.Description, maxDescription, spec.Child("description"))...)
-	return append(errs, validatePipelineStatus(&p.Status)...)
+	return append(errs, validatePipelineSpecAndStatus(p)...)
 }
 
 // ValidatePipelineUpdate checks a pipeline on update.
 func ValidatePipelineUpdate(p, old *pipelines.Pipeline) field.ErrorList {
 	errs := apimachineryvalidation.ValidateObjectMetaUpdate(&p.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
-	return append(errs, ValidatePipeline(p)...)
+	return append(errs, validatePipelineSpecAndStatus(p)...)
+}
+
+func validatePipelineSpecAndStatus(p *pipelines.Pipeline) field.ErrorList {
+	spec := field.NewPath("spec")
+	errs := validateText(p.Spec.DisplayName, maxDisplayName, spec.Child("displayName"))
+	errs = append(errs, validateText(p.Spec.Description, maxDescription, spec.Child("description"))...)
+	return append(errs, validatePipelineStatus(&p.Status)...)
 }
 
 func validatePipelineStatus(s *pipelines.PipelineStatus) field.ErrorList {
@@ -120,18 +123,22 @@ func ValidatePipelineVersionUpdate(v, old *pipelines.PipelineVersion) field.Erro
 // ValidateExperiment checks an experiment on create.
 func ValidateExperiment(e *pipelines.Experiment) field.ErrorList {
 	errs := validateMeta(&e.ObjectMeta, apimachineryvalidation.NameIsDNSSubdomain)
-	spec := field.NewPath("spec")
-	errs = append(errs, validateText(e.Spec.DisplayName, maxDisplayName, spec.Child("displayName"))...)
-	errs = append(errs, validateText(e.Spec.Description, maxDescription, spec.Child("description"))...)
-	status := field.NewPath("status")
-	errs = append(errs, validateStorageState(e.Status.StorageState, status.Child("storageState"))...)
-	return append(errs, metav1validation.ValidateConditions(e.Status.Conditions, status.Child("conditions"))...)
+	return append(errs, validateExperimentSpecAndStatus(e)...)
 }
 
 // ValidateExperimentUpdate checks an experiment on update.
 func ValidateExperimentUpdate(e, old *pipelines.Experiment) field.ErrorList {
 	errs := apimachineryvalidation.ValidateObjectMetaUpdate(&e.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
-	return append(errs, ValidateExperiment(e)...)
+	return append(errs, validateExperimentSpecAndStatus(e)...)
+}
+
+func validateExperimentSpecAndStatus(e *pipelines.Experiment) field.ErrorList {
+	spec := field.NewPath("spec")
+	errs := validateText(e.Spec.DisplayName, maxDisplayName, spec.Child("displayName"))
+	errs = append(errs, validateText(e.Spec.Description, maxDescription, spec.Child("description"))...)
+	status := field.NewPath("status")
+	errs = append(errs, validateStorageState(e.Status.StorageState, status.Child("storageState"))...)
+	return append(errs, metav1validation.ValidateConditions(e.Status.Conditions, status.Child("conditions"))...)
 }
 
 // ValidateRun checks a run on create.
@@ -176,8 +183,21 @@ func validateRunStatus(s *pipelines.RunStatus) field.ErrorList {
 // ValidateJob checks a job on create.
 func ValidateJob(j *pipelines.Job) field.ErrorList {
 	errs := validateMeta(&j.ObjectMeta, jobName)
+	return append(errs, validateJobSpecAndStatus(j)...)
+}
+
+// ValidateJobUpdate checks a job on update. A job's spec may change, the next runs use
+// it, except its experiment, which owns the job.
+func ValidateJobUpdate(j, old *pipelines.Job) field.ErrorList {
+	errs := apimachineryvalidation.ValidateObjectMetaUpdate(&j.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(j.Spec.ExperimentName, old.Spec.ExperimentName,
+		field.NewPath("spec", "experimentName"))...)
+	return append(errs, validateJobSpecAndStatus(j)...)
+}
+
+func validateJobSpecAndStatus(j *pipelines.Job) field.ErrorList {
 	spec := field.NewPath("spec")
-	errs = append(errs, validateRequiredName(j.Spec.ExperimentName, spec.Child("experimentName"))...)
+	errs := validateRequiredName(j.Spec.ExperimentName, spec.Child("experimentName"))
 	errs = append(errs, validatePipelineRef(&j.Spec.PipelineRef, spec.Child("pipelineRef"))...)
 	errs = append(errs, validateRunParameters(j.Spec.Parameters, spec.Child("parameters"))...)
 	errs = append(errs, validateServiceAccount(j.Spec.ServiceAccountName, spec.Child("serviceAccountName"))...)
@@ -195,15 +215,6 @@ func ValidateJob(j *pipelines.Job) field.ErrorList {
 	return append(errs, metav1validation.ValidateConditions(j.Status.Conditions, status.Child("conditions"))...)
 }
 
-// ValidateJobUpdate checks a job on update. A job's spec may change, the next runs use
-// it, except its experiment, which owns the job.
-func ValidateJobUpdate(j, old *pipelines.Job) field.ErrorList {
-	errs := apimachineryvalidation.ValidateObjectMetaUpdate(&j.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
-	errs = append(errs, apimachineryvalidation.ValidateImmutableField(j.Spec.ExperimentName, old.Spec.ExperimentName,
-		field.NewPath("spec", "experimentName"))...)
-	return append(errs, ValidateJob(j)...)
-}
-
 // immutable is ValidateImmutableField for a structured value, which it leaves out of
 // the message: a Go struct printed there helps no one.
 func immutable(newVal, oldVal interface{}, p *field.Path) field.ErrorList {
@@ -219,8 +230,9 @@ func sameJSON(a, b []byte) bool {
 	if bytes.Equal(a, b) {
 		return true
 	}
+	// Integers are kept as int64: as float64, two that differ beyond 2^53 compare equal.
 	var va, vb interface{}
-	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+	if kjson.UnmarshalCaseSensitivePreserveInts(a, &va) != nil || kjson.UnmarshalCaseSensitivePreserveInts(b, &vb) != nil {
 		return false
 	}
 	return apiequality.Semantic.DeepEqual(va, vb)
@@ -306,11 +318,10 @@ func validateRequiredName(name string, p *field.Path) field.ErrorList {
 	return validateName(name, p)
 }
 
+// validateName checks the name of an object this one refers to. A DNS subdomain is
+// also a valid path segment (no "/", "%", "." or ".."), so that one check suffices.
 func validateName(name string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for _, msg := range path.IsValidPathSegmentName(name) {
-		errs = append(errs, field.Invalid(p, name, msg))
-	}
 	for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(name, false) {
 		errs = append(errs, field.Invalid(p, name, msg))
 	}
@@ -337,9 +348,16 @@ func dnsLabelOfAtMost(name string, prefix bool, maxLen int) []string {
 		// generateName: the server appends five characters.
 		name += "xxxxx"
 	}
-	errs := utilvalidation.IsDNS1123Label(name)
+	var errs []string
 	if len(name) > maxLen {
 		errs = append(errs, utilvalidation.MaxLenError(maxLen))
+	}
+	// IsDNS1123Label checks the length too, against 63: the limit is said once, ours.
+	labelLen := utilvalidation.MaxLenError(utilvalidation.DNS1123LabelMaxLength)
+	for _, msg := range utilvalidation.IsDNS1123Label(name) {
+		if msg != labelLen {
+			errs = append(errs, msg)
+		}
 	}
 	return errs
 }
