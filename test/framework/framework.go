@@ -58,6 +58,7 @@ const (
 	fieldManager        = "pipelines-framework"
 	startAttempts       = 3
 	logTailLines        = 40
+	problemRecords      = 10
 	clientQPS           = 50
 	clientBurst         = 100
 )
@@ -318,12 +319,21 @@ func (e *Environment) registerAPIService(ctx context.Context) error {
 }
 
 // waitDiscovery waits until kube-apiserver serves the group's discovery document, that is
-// it proxies to the server again.
+// it proxies to the server again, and the group's OpenAPI v3 document, which it fetches from
+// the server some time after the APIService becomes Available (kubectl explain needs it).
 func (e *Environment) waitDiscovery(ctx context.Context) error {
 	var last error
+	openAPIPath := "/openapi/v3/apis/" + Group + "/" + Version
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, e.timeout, true, func(ctx context.Context) (bool, error) {
-		_, last = e.cp.Client().Discovery().ServerResourcesForGroupVersion(Group + "/" + Version)
-		return last == nil, nil
+		discovery := e.cp.Client().Discovery()
+		if _, last = discovery.ServerResourcesForGroupVersion(Group + "/" + Version); last != nil {
+			return false, nil
+		}
+		if _, last = discovery.RESTClient().Get().AbsPath(openAPIPath).DoRaw(ctx); last != nil {
+			last = fmt.Errorf("GET %s: %w", openAPIPath, last)
+			return false, nil
+		}
+		return true, nil
 	})
 	if err != nil {
 		return fmt.Errorf("discovery of %s/%s through kube-apiserver: %v: %w", Group, Version, last, err)
@@ -503,10 +513,32 @@ func (e *Environment) ServerLog() string { return e.server.logFile }
 func (e *Environment) DatabaseDSN() (string, error) { return e.db.dsn() }
 
 // LogTails returns the last n lines of the logs of pipelines-apiserver, MariaDB and
-// kube-apiserver, for a failing test to show.
+// kube-apiserver.
 func (e *Environment) LogTails(n int) string {
 	var b strings.Builder
-	logs := []string{}
+	for _, f := range e.logFiles() {
+		fmt.Fprintf(&b, "----- last %d lines of %s\n%s\n", n, f, fileTail(f, 0, n))
+	}
+	return b.String()
+}
+
+// Problems returns the last n warnings and errors in the logs of pipelines-apiserver,
+// MariaDB and kube-apiserver, each with the lines that continue it (a panic's stack, cut
+// short), for a failing test to show without the noise of a verbose log.
+func (e *Environment) Problems(n int) string {
+	var b strings.Builder
+	for _, f := range e.logFiles() {
+		records := problems(fileTail(f, 0, 5000), n)
+		if len(records) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "----- last %d warnings and errors in %s\n%s\n", len(records), f, strings.Join(records, "\n"))
+	}
+	return b.String()
+}
+
+func (e *Environment) logFiles() []string {
+	var logs []string
 	if e.server != nil {
 		logs = append(logs, e.server.logFile)
 	}
@@ -516,10 +548,43 @@ func (e *Environment) LogTails(n int) string {
 	if e.cp != nil {
 		logs = append(logs, filepath.Join(e.cp.LogDir(), "kube-apiserver.log"))
 	}
-	for _, f := range logs {
-		fmt.Fprintf(&b, "----- last %d lines of %s\n%s\n", n, f, fileTail(f, 0, n))
+	return logs
+}
+
+// problems splits a log into records (a line and the indented lines after it) and returns
+// the last n that are klog warnings or errors ("W1123 ...", "E1123 ...") or MariaDB's
+// ("[Warning]", "[ERROR]"), each cut to a few lines.
+func problems(log string, n int) []string {
+	const maxLines = 12
+	var records []string
+	var cur []string
+	flush := func() {
+		if len(cur) == 0 {
+			return
+		}
+		first := cur[0]
+		klogProblem := len(first) > 5 && strings.ContainsRune("WEF", rune(first[0])) && first[1] >= '0' && first[1] <= '9'
+		if klogProblem || strings.Contains(first, "[ERROR]") || strings.Contains(first, "[Warning]") {
+			if len(cur) > maxLines {
+				cur = append(cur[:maxLines], fmt.Sprintf("\t... %d more lines", len(cur)-maxLines))
+			}
+			records = append(records, strings.Join(cur, "\n"))
+		}
+		cur = nil
 	}
-	return b.String()
+	for _, line := range strings.Split(log, "\n") {
+		if line != "" && (line[0] == ' ' || line[0] == '\t' || line[0] == '>') {
+			cur = append(cur, line)
+			continue
+		}
+		flush()
+		cur = []string{line}
+	}
+	flush()
+	if len(records) > n {
+		records = records[len(records)-n:]
+	}
+	return records
 }
 
 // waitReady polls check until it passes, the process exits, timeout passes or ctx ends.

@@ -132,3 +132,30 @@ func TestStartWithoutMariaDB(t *testing.T) {
 		t.Error("the control plane was started although MariaDB is missing")
 	}
 }
+
+func TestProblems(t *testing.T) {
+	log := strings.Join([]string{
+		"I1123 02:46:48.000000   1 a.go:1] fine",
+		`E1123 02:46:48.809789   1 timeout.go:121] "Observed a panic" panic=<`,
+		"\tinterface conversion",
+		"\tgoroutine 1072 [running]:",
+		" >",
+		"I1123 02:46:49.000000   1 a.go:1] fine again",
+		"W1123 02:46:50.000000   1 a.go:1] careful",
+		"2026-11-23  2:46:03 0 [Note] InnoDB: fine",
+		"2026-11-23  2:46:03 0 [ERROR] InnoDB: broken",
+		"Error: not a klog line",
+	}, "\n")
+	got := problems(log, 10)
+	want := []string{
+		"E1123 02:46:48.809789   1 timeout.go:121] \"Observed a panic\" panic=<\n\tinterface conversion\n\tgoroutine 1072 [running]:\n >",
+		"W1123 02:46:50.000000   1 a.go:1] careful",
+		"2026-11-23  2:46:03 0 [ERROR] InnoDB: broken",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("problems:\n%q\nwant\n%q", got, want)
+	}
+	if got := problems(log, 1); len(got) != 1 || got[0] != want[2] {
+		t.Errorf("last problem: %q", got)
+	}
+}

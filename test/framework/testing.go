@@ -23,12 +23,12 @@ func SkipOrFail(tb testing.TB, err error) {
 	tb.Fatalf("environment not started: %v", err)
 }
 
-// DumpLogsOnFailure registers a cleanup that prints the end of the server's, MariaDB's and
-// kube-apiserver's logs if tb failed.
+// DumpLogsOnFailure registers a cleanup that prints the last warnings and errors of the
+// server, MariaDB and kube-apiserver if tb failed.
 func (e *Environment) DumpLogsOnFailure(tb testing.TB) {
 	tb.Cleanup(func() {
 		if tb.Failed() {
-			tb.Logf("logs of the environment in %s:\n%s", e.dir, e.LogTails(logTailLines))
+			tb.Logf("warnings and errors in the logs of the environment in %s:\n%s", e.dir, e.Problems(problemRecords))
 		}
 	})
 }
