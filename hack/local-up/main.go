@@ -144,10 +144,15 @@ func run(dir string) error {
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
-	// A second Ctrl-C kills at once; the children die with this process.
-	stop()
-	return nil
+	exited, exitErr := env.ServerExited()
+	select {
+	case <-ctx.Done():
+		// A second Ctrl-C kills at once; the children die with this process.
+		stop()
+		return nil
+	case <-exited:
+		return exitErr()
+	}
 }
 
 // seed creates the demo objects on the first run only: the user may delete them.

@@ -506,6 +506,13 @@ func (e *Environment) KubectlPath() string { return filepath.Join(e.cp.BinDir(),
 // ServerURL is pipelines-apiserver's own address, https://127.0.0.1:<port>.
 func (e *Environment) ServerURL() string { return e.server.url() }
 
+// ServerExited is closed when the current pipelines-apiserver process exits; the error
+// says how, with the end of its log. A restart starts a new process with a new channel.
+func (e *Environment) ServerExited() (<-chan struct{}, func() error) {
+	p := e.server.proc
+	return p.done, p.exitError
+}
+
 // ServerLog is the path of pipelines-apiserver's log; restarts append to it.
 func (e *Environment) ServerLog() string { return e.server.logFile }
 
