@@ -162,13 +162,24 @@ func newDialect(db *sql.DB) *dialect {
 
 func (d *dialect) prepared(ctx context.Context, s statement) (*sql.Stmt, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if st, ok := d.stmts[s.text]; ok {
+	st, ok := d.stmts[s.text]
+	d.mu.Unlock()
+	if ok {
 		return st, nil
 	}
+	// Prepared without holding mu: a prepare waits for the database, the background
+	// loops' without a deadline, and a request needing any statement must not wait
+	// behind it past its own deadline while the database hangs. Callers that race to
+	// prepare the same text keep the first copy.
 	st, err := d.db.PrepareContext(ctx, s.text)
 	if err != nil {
 		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if first, ok := d.stmts[s.text]; ok {
+		_ = st.Close()
+		return first, nil
 	}
 	d.stmts[s.text] = st
 	return st, nil

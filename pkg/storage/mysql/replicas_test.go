@@ -348,7 +348,7 @@ func (r *recorder) last() int64 {
 	return r.lastRV
 }
 
-func (r *recorder) run(ctx context.Context, t testing.TB) {
+func (r *recorder) run(ctx context.Context) {
 	pred := nodePredicate(r.spec.node)
 	pred.AllowWatchBookmarks = r.spec.bookmarks
 	for ctx.Err() == nil {
@@ -365,7 +365,7 @@ func (r *recorder) run(ctx context.Context, t testing.TB) {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		r.consume(ctx, t, w)
+		r.consume(ctx, w)
 		w.Stop()
 		if ctx.Err() == nil {
 			r.mu.Lock()
@@ -376,7 +376,7 @@ func (r *recorder) run(ctx context.Context, t testing.TB) {
 	}
 }
 
-func (r *recorder) consume(ctx context.Context, t testing.TB, w watch.Interface) {
+func (r *recorder) consume(ctx context.Context, w watch.Interface) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -397,7 +397,11 @@ func (r *recorder) consume(ctx context.Context, t testing.TB, w watch.Interface)
 				}
 				return
 			case watch.Bookmark:
-				rv := podRev(t, ev.Object)
+				rv, err := revOf(ev.Object)
+				if err != nil {
+					r.problem("bookmark: %v", err)
+					return
+				}
 				r.mu.Lock()
 				if rv < r.lastRV {
 					r.problems = append(r.problems, fmt.Sprintf("bookmark at %d after an event at %d", rv, r.lastRV))
@@ -411,7 +415,12 @@ func (r *recorder) consume(ctx context.Context, t testing.TB, w watch.Interface)
 					r.problem("%s event carries a %T", ev.Type, ev.Object)
 					return
 				}
-				o := observed{typ: ev.Type, rev: podRev(t, pod), key: podKey(pod), obj: pod}
+				rv, err := revOf(pod)
+				if err != nil {
+					r.problem("%s event: %v", ev.Type, err)
+					return
+				}
+				o := observed{typ: ev.Type, rev: rv, key: podKey(pod), obj: pod}
 				r.mu.Lock()
 				if o.rev <= r.lastRV {
 					// checkEvents reports the order; this also catches an event at or
@@ -460,7 +469,7 @@ func startWatchers(t *testing.T, stores []*store, from int64, allowEnd bool, spe
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.run(ctx, t)
+			r.run(ctx)
 		}()
 	}
 	stop = func() {
