@@ -47,7 +47,8 @@ type Backend struct {
 	compactRev int64 // highest compaction revision this process has seen
 }
 
-// NewBackend connects, applies migrations and starts the tail and the compactor.
+// NewBackend connects, applies migrations, establishes the change-log tail's position
+// and starts the tail and the compactor.
 func NewBackend(ctx context.Context, cfg Config) (*Backend, error) {
 	cfg.Complete()
 	if err := cfg.Validate(); err != nil {
@@ -88,9 +89,13 @@ func NewBackend(ctx context.Context, cfg Config) (*Backend, error) {
 		db.Close()
 		return nil, err
 	}
+	b.tail = newTail(b, cfg.PollInterval)
+	if err := b.tail.establish(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("reading the change log: %w", err)
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	b.runCtx, b.cancel = runCtx, cancel
-	b.tail = newTail(b, cfg.PollInterval)
 	b.start(runCtx, "tail", b.tail.run)
 	b.start(runCtx, "bookmarks", b.tail.bookmarkLoop(cfg.BookmarkInterval))
 	if cfg.CompactionInterval > 0 {

@@ -710,6 +710,52 @@ func (w *sharedWriter) op(ctx context.Context, marker string) {
 	}
 }
 
+// TestReplicasNewBackendReplaysHistory: a Backend that joins a database other replicas
+// have written to serves a watch from an old revision, opened the moment NewBackend
+// returns, with every change since. A tail that found its position only after NewBackend
+// returned told such a watch it started at revision 0, so the watch skipped its replay
+// and then missed everything up to where the tail began (TestReplicasSurviveDatabaseRestart
+// caught it now and then, as events missed at the very start).
+func TestReplicasNewBackendReplaysHistory(t *testing.T) {
+	const creates = 20
+	dsn := mysqltesting.SharedServer(t).NewDatabase(t)
+	first := testBackend(t, dsn)
+	s := newPodStore(t, first, defaultSetup())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	from, err := first.CurrentRevision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist := &history{}
+	for i := range creates {
+		key := fmt.Sprintf("/pods/ns-%d/p-%d", i%2, i)
+		out := &example.Pod{}
+		if err := s.Create(ctx, key, newPod(key, nodes[i%len(nodes)], key), out, 0); err != nil {
+			t.Fatal(err)
+		}
+		hist.add(ack{rev: podRev(t, out), key: key, typ: watch.Added, obj: out})
+	}
+	acks := hist.sorted()
+	last := acks[len(acks)-1].rev
+
+	second := testBackend(t, dsn)
+	if got := second.tail.resolvedRevision(); got < last {
+		t.Errorf("NewBackend returned with its tail at revision %d, before the last commit at %d", got, last)
+	}
+	s2 := newPodStore(t, second, defaultSetup())
+	recs, stop := startWatchers(t, []*store{s2}, from, false,
+		watchSpec{name: "new backend/all", prefix: "/pods/"},
+		watchSpec{name: "new backend/node-a", prefix: "/pods/", node: "node-a", bookmarks: true})
+	for _, r := range recs {
+		r.waitFor(t, last, 10*time.Second)
+	}
+	stop()
+	for _, r := range recs {
+		r.check(t, acks)
+	}
+}
+
 // TestReplicasConcurrentWrites: eight writers on two replicas contend for the same
 // keys while watchers on both replicas, with and without a field selector, record what
 // they are told. Every watcher must see each acknowledged change of its keys exactly

@@ -65,7 +65,6 @@ type tail struct {
 
 	mu       sync.Mutex
 	resolved int64         // every revision up to here is dispatched
-	started  bool          // resolved has been established
 	advanced chan struct{} // closed when resolved moves
 	subs     map[*subscriber]struct{}
 	lastErr  error
@@ -90,20 +89,8 @@ func (t *tail) poke() {
 	}
 }
 
+// run reads the log until ctx ends. The tail must have been established.
 func (t *tail) run(ctx context.Context) {
-	backoff := 10 * time.Millisecond
-	for !t.isStarted() {
-		if err := t.establish(ctx); err != nil {
-			t.setErr(err)
-			klog.ErrorS(err, "Reading the change log at start-up")
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 5*time.Second)
-		}
-	}
 	ticker := time.NewTicker(t.pollInterval)
 	defer ticker.Stop()
 	for {
@@ -134,6 +121,11 @@ func (t *tail) run(ctx context.Context) {
 // establish finds where the tail starts: the newest revision below which nothing is in
 // flight. Rows below the compaction revision may be missing for good; above it every
 // missing id is a transaction that is still open or rolled back, and is settled here.
+//
+// NewBackend calls it before it returns, so no watch can subscribe before the tail has a
+// position. A watch that subscribed earlier would be told it starts at revision 0, skip
+// its replay, and then miss every event between its own revision and the position the
+// tail jumps to when it starts, which other replicas may have filled meanwhile.
 func (t *tail) establish(ctx context.Context) error {
 	compact, err := t.b.compactRevision(ctx, nil)
 	if err != nil {
@@ -171,19 +163,12 @@ func (t *tail) establish(ctx context.Context) error {
 	}
 	t.mu.Lock()
 	t.resolved = pos
-	t.started = true
 	close(t.advanced)
 	t.advanced = make(chan struct{})
 	t.mu.Unlock()
 	tailRevision.Set(float64(pos))
 	klog.InfoS("Change-log tail started", "revision", pos)
 	return nil
-}
-
-func (t *tail) isStarted() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.started
 }
 
 // poll reads one batch after the resolved revision and dispatches it. It reports
@@ -311,7 +296,7 @@ func (t *tail) resolvedRevision() int64 {
 func (t *tail) waitFor(ctx context.Context, rev int64) error {
 	for {
 		t.mu.Lock()
-		ok, ch := t.started && t.resolved >= rev, t.advanced
+		ok, ch := t.resolved >= rev, t.advanced
 		t.mu.Unlock()
 		if ok {
 			return nil
@@ -337,9 +322,6 @@ func (t *tail) setErr(err error) {
 func (t *tail) healthy() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.started {
-		return errors.New("change-log tail has not started")
-	}
 	if t.lastErr != nil {
 		return fmt.Errorf("change-log tail is failing: %w", t.lastErr)
 	}
