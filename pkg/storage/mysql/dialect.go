@@ -66,6 +66,9 @@ var (
 	stmtLogValue   = statement{"log_value", "SELECT value FROM " + logTable + " WHERE id = ?"}
 	stmtSetCompact = statement{"set_compact_revision",
 		"UPDATE " + metaTable + " SET value = GREATEST(value, ?) WHERE name = 'compact_revision'"}
+	// A write whose successful commit proves that every commit visible before it is durable.
+	stmtBarrier = statement{"durability_barrier",
+		"INSERT INTO " + metaTable + " (name, value) VALUES (?, 1) ON DUPLICATE KEY UPDATE value = value + 1"}
 	stmtGetMeta = statement{"get_meta", "SELECT value FROM " + metaTable + " WHERE name = ?"}
 	stmtSetMeta = statement{"set_meta",
 		"INSERT INTO " + metaTable + " (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = GREATEST(value, VALUES(value))"}

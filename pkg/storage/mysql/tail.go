@@ -21,6 +21,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +44,11 @@ type event struct {
 
 const (
 	tailBatch = 1000
+	// barrierRows is how many rows of the metadata table replicas spread their barrier
+	// writes over; two replicas that pick the same row only queue for its lock briefly.
+	barrierRows = 64
+	// pollTimeout bounds one read of the log, with the gap fill and barrier it may need.
+	pollTimeout = 30 * time.Second
 	// maxQueuedEvents bounds what a slow watcher may fall behind; past it the watch
 	// ends and the client resumes from its last resource version.
 	maxQueuedEvents = 100000
@@ -62,6 +69,7 @@ type tail struct {
 	b            *Backend
 	pollInterval time.Duration
 	wake         chan struct{}
+	barrierName  string // this process's row in the metadata table for barrier writes
 
 	mu       sync.Mutex
 	resolved int64         // every revision up to here is dispatched
@@ -76,6 +84,7 @@ func newTail(b *Backend, pollInterval time.Duration) *tail {
 		b:            b,
 		pollInterval: pollInterval,
 		wake:         make(chan struct{}, 1),
+		barrierName:  "durability_barrier_" + strconv.Itoa(rand.IntN(barrierRows)),
 		advanced:     make(chan struct{}),
 		subs:         map[*subscriber]struct{}{},
 	}
@@ -95,7 +104,12 @@ func (t *tail) run(ctx context.Context) {
 	defer ticker.Stop()
 	for {
 		for {
-			more, err := t.poll(ctx)
+			// A bound on each read, so that a database that stops answering without
+			// closing the connection (frozen, or behind a network black hole) holds the
+			// tail up for pollTimeout, not for as long as TCP takes to give up.
+			pollCtx, cancel := context.WithTimeout(ctx, pollTimeout)
+			more, err := t.poll(pollCtx)
+			cancel()
 			if err != nil {
 				if ctx.Err() != nil {
 					return
@@ -161,6 +175,9 @@ func (t *tail) establish(ctx context.Context) error {
 			break
 		}
 	}
+	if err := t.barrier(ctx); err != nil {
+		return err
+	}
 	t.mu.Lock()
 	t.resolved = pos
 	close(t.advanced)
@@ -205,6 +222,11 @@ func (t *tail) poll(ctx context.Context) (bool, error) {
 	if err := rows.Close(); err != nil {
 		return false, err
 	}
+	if len(evs) > 0 {
+		if err := t.barrier(ctx); err != nil {
+			return false, err
+		}
+	}
 	t.dispatch(evs)
 	if gap != 0 {
 		if err := t.settle(ctx, gap); err != nil {
@@ -213,6 +235,24 @@ func (t *tail) poll(ctx context.Context) (bool, error) {
 		return true, nil
 	}
 	return n == tailBatch, nil
+}
+
+// barrier returns once every commit visible before it was called is durable.
+//
+// InnoDB makes a commit visible to other transactions before its redo log reaches the
+// disk. The tail can read a row that a crash of the database then takes back, and after
+// the restart AUTO_INCREMENT hands the same revision to another write: a watcher told of
+// the first would have seen a change that never happened, and would skip the second as
+// one it already has. The redo log is flushed in order, so a commit of our own that
+// succeeds after the read proves that everything the read saw is on disk. It costs one
+// small write per batch the tail reads, which group commit shares with concurrent
+// writers' flushes. Replicas spread these writes over barrierRows rows, so they seldom wait
+// for each other's.
+func (t *tail) barrier(ctx context.Context) error {
+	if _, err := t.b.d.exec(ctx, nil, stmtBarrier, t.barrierName); err != nil {
+		return fmt.Errorf("making the revisions read durable: %w", err)
+	}
+	return nil
 }
 
 // settle resolves a missing revision above the resolved one.
