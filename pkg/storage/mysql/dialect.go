@@ -119,20 +119,21 @@ func newTableStatements(t Table) tableStatements {
 	}
 }
 
-// listStatement returns the page query with an equality condition on each named column.
-func (ts tableStatements) listStatement(table string, filterCols []string) statement {
+// listStatement returns the page query with an equality condition on each column.
+func (ts tableStatements) listStatement(table string, filters []Column) statement {
 	var b strings.Builder
 	b.WriteString(ts.listPrefix)
-	for _, c := range filterCols {
+	name := table + "_list"
+	for i, c := range filters {
 		b.WriteString(" AND r.")
-		b.WriteString(c)
+		b.WriteString(c.Name)
 		b.WriteString(" = ?")
+		if i == 0 {
+			name += "_by"
+		}
+		name += "_" + c.Name
 	}
 	b.WriteString(" ORDER BY r.k LIMIT ?")
-	name := table + "_list"
-	if len(filterCols) > 0 {
-		name += "_by_" + strings.Join(filterCols, "_")
-	}
 	return statement{name, b.String()}
 }
 

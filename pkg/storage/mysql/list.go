@@ -70,6 +70,10 @@ func (s *store) GetList(ctx context.Context, key string, opts storage.ListOption
 	if err != nil {
 		return err
 	}
+	// A token this store issued starts after a key, at the key followed by a zero byte.
+	if len(continueKey) > maxKeySize+1 {
+		return apierrors.NewBadRequest(fmt.Sprintf("invalid continue token: it starts at a key of %d bytes; keys are at most %d", len(continueKey), maxKeySize))
+	}
 	rev, err := s.listRevision(ctx, withRev, opts.ResourceVersion)
 	if err != nil {
 		return err
@@ -208,7 +212,7 @@ type rangeIterator struct {
 	rev      int64
 	cursor   string // next key to read from the table
 	batch    int
-	filters  []string
+	filters  []Column
 	args     []any
 	buf      []kv
 	done     bool // the table has nothing more at or after cursor
@@ -261,18 +265,20 @@ func (s *store) newRangeIterator(ctx context.Context, tx *sql.Tx, lo, hi string,
 
 // sqlFilters turns equality requirements on indexed fields into column conditions.
 // The predicate is still applied to every decoded object: the SQL only narrows the read.
-func (s *store) sqlFilters(pred storage.SelectionPredicate) ([]string, []any) {
+// Values travel as arguments; a value longer than its column matches no row, as no
+// such value can have been written.
+func (s *store) sqlFilters(pred storage.SelectionPredicate) ([]Column, []any) {
 	if pred.Field == nil || len(s.indexed) == 0 {
 		return nil, nil
 	}
-	var cols []string
+	var cols []Column
 	var args []any
 	for _, r := range pred.Field.Requirements() {
 		c, ok := s.indexed[r.Field]
 		if !ok || (r.Operator != selection.Equals && r.Operator != selection.DoubleEquals) {
 			continue
 		}
-		cols = append(cols, c.Name)
+		cols = append(cols, c)
 		args = append(args, []byte(r.Value))
 	}
 	return cols, args
