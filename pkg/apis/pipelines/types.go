@@ -272,10 +272,35 @@ type RunStatus struct {
 	CompletionTime *metav1.Time
 	// Message explains the phase, for example why a run failed.
 	Message string
+	// Attempts is how many workflows the executor created for the run: 1 for the first,
+	// one more for each retry.
+	Attempts int32
+	// Steps summarise the steps of the run's workflow, in the order they started.
+	// +listType=atomic
+	Steps []StepStatus
 	// Conditions are the latest observations of the run's state.
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition
+}
+
+// StepStatus is where one step of a run's workflow is.
+type StepStatus struct {
+	// Name is the step's name in the pipeline.
+	Name string
+	// ID is the step's node in the workflow, unique within it.
+	ID string
+	// Template is the workflow template the step runs.
+	Template string
+	// Phase is the step's phase as Argo reports it: Pending, Running, Succeeded,
+	// Skipped, Failed, Error or Omitted.
+	Phase string
+	// StartTime is when the step started.
+	StartTime *metav1.Time
+	// CompletionTime is when the step finished.
+	CompletionTime *metav1.Time
+	// Message explains the phase, for example why the step failed.
+	Message string
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

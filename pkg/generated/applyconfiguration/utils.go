@@ -70,6 +70,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &pipelinesv1beta1.RunStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("Schedule"):
 		return &pipelinesv1beta1.ScheduleApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("StepStatus"):
+		return &pipelinesv1beta1.StepStatusApplyConfiguration{}
 
 	}
 	return nil

@@ -319,11 +319,45 @@ type RunStatus struct {
 	// Message explains the phase, for example why a run failed.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// Attempts is how many workflows the executor created for the run: 1 for the first,
+	// one more for each retry.
+	// +optional
+	Attempts int32 `json:"attempts,omitempty"`
+	// Steps summarise the steps of the run's workflow, in the order they started: the
+	// steps that run a pod or were skipped, at most 200.
+	// +optional
+	// +listType=atomic
+	Steps []StepStatus `json:"steps,omitempty"`
 	// Conditions are the latest observations of the run's state.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// StepStatus is where one step of a run's workflow is.
+type StepStatus struct {
+	// Name is the step's name in the pipeline.
+	Name string `json:"name"`
+	// ID is the step's node in the workflow, unique within it.
+	// +optional
+	ID string `json:"id,omitempty"`
+	// Template is the workflow template the step runs.
+	// +optional
+	Template string `json:"template,omitempty"`
+	// Phase is the step's phase as Argo reports it: Pending, Running, Succeeded,
+	// Skipped, Failed, Error or Omitted.
+	// +optional
+	Phase string `json:"phase,omitempty"`
+	// StartTime is when the step started.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// CompletionTime is when the step finished.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// Message explains the phase, for example why the step failed.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

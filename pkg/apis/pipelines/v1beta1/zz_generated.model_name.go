@@ -145,3 +145,8 @@ func (in RunStatus) OpenAPIModelName() string {
 func (in Schedule) OpenAPIModelName() string {
 	return "org.kubeflow.pipelines.v1beta1.Schedule"
 }
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in StepStatus) OpenAPIModelName() string {
+	return "org.kubeflow.pipelines.v1beta1.StepStatus"
+}

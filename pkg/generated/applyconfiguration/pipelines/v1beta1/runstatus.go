@@ -44,6 +44,12 @@ type RunStatusApplyConfiguration struct {
 	CompletionTime *v1.Time `json:"completionTime,omitempty"`
 	// Message explains the phase, for example why a run failed.
 	Message *string `json:"message,omitempty"`
+	// Attempts is how many workflows the executor created for the run: 1 for the first,
+	// one more for each retry.
+	Attempts *int32 `json:"attempts,omitempty"`
+	// Steps summarise the steps of the run's workflow, in the order they started: the
+	// steps that run a pod or were skipped, at most 200.
+	Steps []StepStatusApplyConfiguration `json:"steps,omitempty"`
 	// Conditions are the latest observations of the run's state.
 	Conditions []metav1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 }
@@ -107,6 +113,27 @@ func (b *RunStatusApplyConfiguration) WithCompletionTime(value v1.Time) *RunStat
 // If called multiple times, the Message field is set to the value of the last call.
 func (b *RunStatusApplyConfiguration) WithMessage(value string) *RunStatusApplyConfiguration {
 	b.Message = &value
+	return b
+}
+
+// WithAttempts sets the Attempts field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Attempts field is set to the value of the last call.
+func (b *RunStatusApplyConfiguration) WithAttempts(value int32) *RunStatusApplyConfiguration {
+	b.Attempts = &value
+	return b
+}
+
+// WithSteps adds the given value to the Steps field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Steps field.
+func (b *RunStatusApplyConfiguration) WithSteps(values ...*StepStatusApplyConfiguration) *RunStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithSteps")
+		}
+		b.Steps = append(b.Steps, *values[i])
+	}
 	return b
 }
 
