@@ -1,0 +1,352 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package plugin
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
+)
+
+// maxPipelineBytes bounds what is read from a file or an archive member, so that a
+// small compressed archive cannot expand without limit. Compiled pipelines are
+// kilobytes; the server's request limit is far below this.
+const maxPipelineBytes = 32 << 20
+
+type uploadOptions struct {
+	*options
+	name, version, description string
+}
+
+func newUploadCommand(o *options) *cobra.Command {
+	u := &uploadOptions{options: o}
+	cmd := &cobra.Command{
+		Use:   "upload FILE --name NAME",
+		Short: "Upload a compiled pipeline as a version of a pipeline",
+		Long: `Upload a compiled pipeline as a version of a pipeline.
+
+FILE is an Argo Workflow, YAML or JSON, as the Kubeflow Pipelines v1 SDK compiles it,
+or a .tar.gz, .tgz or .zip package holding exactly one such file; "-" reads standard
+input. The pipeline NAME is created if it does not exist. The version is named by
+--version, or else NAME-HASH where HASH is taken from the workflow, so uploading the same
+pipeline again changes nothing and prints the same name. The version's name is printed.`,
+		Example: `  kubectl pipelines upload pipeline.yaml --name train -n team-a
+  kubectl pipelines upload pipeline.tar.gz --name train --version v2 --description "bigger batches"
+  VERSION=$(kubectl pipelines upload pipeline.yaml --name train)`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return u.run(cmd.Context(), args[0])
+		},
+	}
+	cmd.Flags().StringVar(&u.name, "name", "", "Name of the pipeline the version belongs to; it is created if it does not exist")
+	cmd.Flags().StringVar(&u.version, "version", "", "Name of the pipeline version (default NAME-HASH, from the workflow)")
+	cmd.Flags().StringVar(&u.description, "description", "", "Description of the version, and of the pipeline if it is created")
+	_ = cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func (u *uploadOptions) run(ctx context.Context, file string) error {
+	wf, err := u.read(file)
+	if err != nil {
+		return err
+	}
+	version := u.version
+	if version == "" {
+		version = versionName(u.name, wf)
+	}
+	cs, ns, err := u.client()
+	if err != nil {
+		return err
+	}
+	if err := u.ensurePipeline(ctx, cs, ns); err != nil {
+		return err
+	}
+	pv := &v1beta1.PipelineVersion{
+		ObjectMeta: metav1.ObjectMeta{Name: version},
+		Spec: v1beta1.PipelineVersionSpec{
+			PipelineName: u.name,
+			Description:  u.description,
+			Workflow:     runtime.RawExtension{Raw: wf},
+		},
+	}
+	versions := cs.PipelinesV1beta1().PipelineVersions(ns)
+	_, err = versions.Create(ctx, pv, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		// Uploading the same pipeline twice is not an error; uploading another one
+		// under a name already taken is.
+		existing, getErr := versions.Get(ctx, version, metav1.GetOptions{})
+		if getErr != nil {
+			return getErr
+		}
+		if diff := specDiff(&existing.Spec, &pv.Spec); diff != "" {
+			return fmt.Errorf("%s; choose another --version: %w", diff, err)
+		}
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(u.streams.Out, version)
+	return nil
+}
+
+// read returns the workflow in file ("-": standard input) as JSON.
+func (u *uploadOptions) read(file string) ([]byte, error) {
+	r := u.streams.In
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	wf, err := readPipeline(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return wf, nil
+}
+
+// ensurePipeline creates the pipeline unless it exists. It asks first, so that a
+// user who may add versions to an existing pipeline need not be allowed to create
+// pipelines.
+func (u *uploadOptions) ensurePipeline(ctx context.Context, cs versioned.Interface, ns string) error {
+	pipelines := cs.PipelinesV1beta1().Pipelines(ns)
+	_, err := pipelines.Get(ctx, u.name, metav1.GetOptions{})
+	if !apierrors.IsNotFound(err) {
+		return err
+	}
+	p := &v1beta1.Pipeline{
+		ObjectMeta: metav1.ObjectMeta{Name: u.name},
+		Spec:       v1beta1.PipelineSpec{Description: u.description},
+	}
+	switch _, err = pipelines.Create(ctx, p, metav1.CreateOptions{}); {
+	case err == nil:
+		fmt.Fprintf(u.streams.ErrOut, "pipeline.%s/%s created\n", v1beta1.GroupName, u.name)
+		return nil
+	case apierrors.IsAlreadyExists(err): // created meanwhile
+		return nil
+	default:
+		return err
+	}
+}
+
+// specDiff says how an existing version's spec differs from the one uploaded, or
+// returns "" if they are the same.
+func specDiff(existing, uploaded *v1beta1.PipelineVersionSpec) string {
+	switch {
+	case existing.PipelineName != uploaded.PipelineName:
+		return fmt.Sprintf("the version belongs to pipeline %q", existing.PipelineName)
+	case !sameJSON(existing.Workflow.Raw, uploaded.Workflow.Raw):
+		return "the version holds another workflow"
+	case existing.Description != uploaded.Description:
+		return fmt.Sprintf("the version's description is %q", existing.Description)
+	case existing.CodeSourceURL != uploaded.CodeSourceURL:
+		return fmt.Sprintf("the version's codeSourceURL is %q", existing.CodeSourceURL)
+	}
+	return ""
+}
+
+// sameJSON reports whether a and b hold the same JSON value, whatever their layout.
+func sameJSON(a, b []byte) bool {
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+// versionName names an uploaded version after its pipeline and its workflow: the
+// same workflow always gets the same name.
+func versionName(pipeline string, workflow []byte) string {
+	sum := sha256.Sum256(workflow)
+	return pipeline + "-" + hex.EncodeToString(sum[:4])
+}
+
+// readPipeline reads a compiled pipeline, plain or packaged as KFP packages them
+// (.tar.gz or .zip holding one file), and returns its workflow as JSON. The JSON is
+// canonical (keys sorted, no layout), so the same workflow in YAML, in JSON or in a
+// package is the same bytes. It checks the workflow as the server will, so that a
+// wrong file is reported before anything is created.
+func readPipeline(r io.Reader) ([]byte, error) {
+	data, err := readLimited(r)
+	if err != nil {
+		return nil, err
+	}
+	if data, err = unpack(data); err != nil {
+		return nil, err
+	}
+	doc, err := singleDocument(data)
+	if err != nil {
+		return nil, err
+	}
+	wf, errs := workflow.Parse(doc, nil)
+	if len(errs) > 0 {
+		// About the document as a whole, which has no field path to print.
+		return nil, errors.New(errs[0].Detail)
+	}
+	if errs := wf.Validate(nil); len(errs) > 0 {
+		return nil, fmt.Errorf("not an Argo Workflow as the Kubeflow Pipelines v1 SDK compiles it: %w", errs.ToAggregate())
+	}
+	return doc, nil
+}
+
+func readLimited(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxPipelineBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxPipelineBytes {
+		return nil, fmt.Errorf("larger than %d MiB: not a compiled pipeline", maxPipelineBytes>>20)
+	}
+	return data, nil
+}
+
+// unpack returns the one file in a .tar.gz or .zip package, recognised by its
+// content rather than its name, and anything else as it is.
+func unpack(data []byte) ([]byte, error) {
+	switch {
+	case bytes.HasPrefix(data, []byte{0x1f, 0x8b}):
+		return fromTarGz(data)
+	case bytes.HasPrefix(data, []byte("PK\x03\x04")), bytes.HasPrefix(data, []byte("PK\x05\x06")):
+		return fromZip(data)
+	}
+	return data, nil
+}
+
+func fromTarGz(data []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("reading gzip: %w", err)
+	}
+	tr := tar.NewReader(zr)
+	var names []string
+	var content []byte
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading tar.gz package: %w", err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		if names = append(names, h.Name); len(names) == 1 {
+			if content, err = readLimited(tr); err != nil {
+				return nil, fmt.Errorf("%s in the package: %w", h.Name, err)
+			}
+		}
+	}
+	return content, onlyOne(names)
+}
+
+func fromZip(data []byte) ([]byte, error) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, fmt.Errorf("reading zip package: %w", err)
+	}
+	var files []*zip.File
+	var names []string
+	for _, f := range zr.File {
+		if f.Mode().IsRegular() {
+			files, names = append(files, f), append(names, f.Name)
+		}
+	}
+	if err := onlyOne(names); err != nil {
+		return nil, err
+	}
+	rc, err := files[0].Open()
+	if err != nil {
+		return nil, fmt.Errorf("%s in the package: %w", names[0], err)
+	}
+	defer rc.Close()
+	content, err := readLimited(rc)
+	if err != nil {
+		return nil, fmt.Errorf("%s in the package: %w", names[0], err)
+	}
+	return content, nil
+}
+
+// onlyOne checks that a package holds one file, as KFP requires.
+func onlyOne(names []string) error {
+	switch len(names) {
+	case 1:
+		return nil
+	case 0:
+		return errors.New("the package holds no file; it should hold one, the compiled pipeline")
+	default:
+		return fmt.Errorf("the package holds %d files (%s); it should hold one, the compiled pipeline",
+			len(names), strings.Join(names, ", "))
+	}
+}
+
+// singleDocument converts YAML or JSON holding one document (comments and empty
+// documents aside) to JSON.
+func singleDocument(data []byte) ([]byte, error) {
+	docs := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var doc []byte
+	for {
+		chunk, err := docs.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		j, err := yaml.YAMLToJSON(chunk)
+		if err != nil {
+			return nil, err
+		}
+		if bytes.Equal(j, []byte("null")) {
+			continue
+		}
+		if doc != nil {
+			return nil, errors.New("holds more than one YAML document; a compiled pipeline is one Argo Workflow")
+		}
+		doc = j
+	}
+	if doc == nil {
+		return nil, errors.New("holds no pipeline: it is empty")
+	}
+	return doc, nil
+}
