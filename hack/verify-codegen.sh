@@ -8,7 +8,7 @@ TMP="$(mktemp -d)"
 trap 'rm -rf "${TMP}"' EXIT
 
 # A copy keeps the working tree untouched; only what update-codegen writes is compared.
-tar -C "${SCRIPT_ROOT}" --exclude=./.git --exclude=./bin -cf - . | tar -C "${TMP}" -xf -
+tar -C "${SCRIPT_ROOT}" --exclude=./.git --exclude=./bin --exclude=./.local --exclude=./.scratch -cf - . | tar -C "${TMP}" -xf -
 (cd "${TMP}" && hack/update-codegen.sh >/dev/null)
 
 status=0

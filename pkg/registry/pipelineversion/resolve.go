@@ -21,6 +21,7 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/api/validation/path"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -47,7 +48,8 @@ type Resolver struct {
 // version. Mistakes in ref are field errors on fldPath; a pipeline of another
 // namespace that the caller may not read is a Forbidden error.
 func (r *Resolver) Resolve(ctx context.Context, ref pipelines.PipelineRef, fldPath *field.Path) (*pipelines.PipelineVersion, field.ErrorList, error) {
-	if !validName(ref.PipelineName) || (ref.VersionName != "" && !validName(ref.VersionName)) {
+	if !validName(ref.PipelineName) || (ref.VersionName != "" && !validName(ref.VersionName)) ||
+		(ref.Namespace != "" && len(apimachineryvalidation.ValidateNamespaceName(ref.Namespace, false)) > 0) {
 		return nil, nil, nil // validation names the field
 	}
 	ns, _ := genericapirequest.NamespaceFrom(ctx)

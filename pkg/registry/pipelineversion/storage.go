@@ -34,6 +34,7 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/action"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/createhook"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/owner"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/status"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/table"
@@ -86,34 +87,60 @@ func NewREST(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, pipelineS
 // records the new version in the pipeline's status.
 func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc,
 	options *metav1.CreateOptions) (runtime.Object, error) {
-	v := obj.(*pipelines.PipelineVersion)
-	if name := v.Spec.PipelineName; validName(name) {
-		p, err := r.pipelines.Get(ctx, name, &metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			return nil, apierrors.NewInvalid(pipelines.Kind("PipelineVersion"), v.Name, field.ErrorList{
-				field.NotFound(field.NewPath("spec", "pipelineName"), name)})
-		case err != nil:
-			return nil, err
-		}
-		owner.Set(v, p.(*pipelines.Pipeline), "Pipeline")
+	if err := r.prepareCreate(ctx, obj); err != nil {
+		return nil, err
 	}
 	out, err := r.Store.Create(ctx, obj, createValidation, options)
 	if err != nil || dryrun.IsDryRun(options.DryRun) {
 		return out, err
 	}
-	r.refreshPipeline(ctx, v.Spec.PipelineName)
+	r.refreshPipeline(ctx, obj.(*pipelines.PipelineVersion).Spec.PipelineName)
 	return out, nil
 }
 
-// Delete deletes a version and updates its pipeline's status.
+// Update runs the create checks too when it creates (server-side apply of a new version).
+func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo,
+	createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc,
+	forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
+	out, created, err := r.Store.Update(ctx, name, createhook.Wrap(objInfo, r.prepareCreate), createValidation,
+		updateValidation, forceAllowCreate, options)
+	if err == nil && created && !dryrun.IsDryRun(options.DryRun) {
+		r.refreshPipeline(ctx, out.(*pipelines.PipelineVersion).Spec.PipelineName)
+	}
+	return out, created, err
+}
+
+func (r *REST) prepareCreate(ctx context.Context, obj runtime.Object) error {
+	v := obj.(*pipelines.PipelineVersion)
+	name := v.Spec.PipelineName
+	if !validName(name) {
+		return nil // validation names the field
+	}
+	p, err := r.pipelines.Get(ctx, name, &metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return apierrors.NewInvalid(pipelines.Kind("PipelineVersion"), v.Name, field.ErrorList{
+			field.NotFound(field.NewPath("spec", "pipelineName"), name)})
+	case err != nil:
+		return err
+	}
+	owner.Set(v, p.(*pipelines.Pipeline), "Pipeline")
+	return nil
+}
+
+// Delete deletes a version and updates its pipeline's status. The version is read
+// first: the store may answer a delete with a Status instead of the object.
 func (r *REST) Delete(ctx context.Context, name string, deleteValidation rest.ValidateObjectFunc,
 	options *metav1.DeleteOptions) (runtime.Object, bool, error) {
+	current, err := r.Store.Get(ctx, name, &metav1.GetOptions{})
+	if err != nil {
+		return nil, false, err
+	}
 	obj, deleted, err := r.Store.Delete(ctx, name, deleteValidation, options)
 	if err != nil || dryrun.IsDryRun(options.DryRun) {
 		return obj, deleted, err
 	}
-	r.refreshPipeline(ctx, obj.(*pipelines.PipelineVersion).Spec.PipelineName)
+	r.refreshPipeline(ctx, current.(*pipelines.PipelineVersion).Spec.PipelineName)
 	return obj, deleted, nil
 }
 

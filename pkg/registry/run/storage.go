@@ -30,6 +30,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/createhook"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/experiment"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipelineversion"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/status"
@@ -82,15 +83,30 @@ func NewREST(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, experimen
 // run's status and makes the experiment the run's owner.
 func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc,
 	options *metav1.CreateOptions) (runtime.Object, error) {
+	if err := r.prepareCreate(ctx, obj); err != nil {
+		return nil, err
+	}
+	return r.Store.Create(ctx, obj, createValidation, options)
+}
+
+// Update runs the create checks too when it creates (server-side apply of a new run).
+func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo,
+	createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc,
+	forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
+	return r.Store.Update(ctx, name, createhook.Wrap(objInfo, r.prepareCreate), createValidation, updateValidation,
+		forceAllowCreate, options)
+}
+
+func (r *REST) prepareCreate(ctx context.Context, obj runtime.Object) error {
 	run := obj.(*pipelines.Run)
 	spec := field.NewPath("spec")
 	errs, err := experiment.Own(ctx, r.experiments, run, run.Spec.ExperimentName, spec.Child("experimentName"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	v, verrs, err := r.resolver.Resolve(ctx, run.Spec.PipelineRef, spec.Child("pipelineRef"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	errs = append(errs, verrs...)
 	run.Status.PipelineVersion = ""
@@ -99,9 +115,9 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 		errs = append(errs, pipelineversion.CheckParameters(v, run.Spec.Parameters, spec.Child("parameters"))...)
 	}
 	if len(errs) > 0 {
-		return nil, apierrors.NewInvalid(pipelines.Kind("Run"), run.Name, errs)
+		return apierrors.NewInvalid(pipelines.Kind("Run"), run.Name, errs)
 	}
-	return r.Store.Create(ctx, obj, createValidation, options)
+	return nil
 }
 
 var tableConvertor = table.Convertor{
