@@ -20,4 +20,12 @@ export PIPELINES_CONTROLPLANE_BIN
 go build -o "${dir}/bin/local-up" ./hack/local-up
 # exec: SIGINT and SIGTERM reach local-up, which stops the server, MariaDB and the control
 # plane in that order.
-exec "${dir}/bin/local-up" --dir "${dir}" "$@"
+# Runs execute once Argo's Workflow CRD is installed (no Argo controller runs here: workflows
+# are created and wait). ARGO_CRD names the manifest; by default Argo's full CRD from the shared
+# test data beside the repository, when it is there.
+argo_crd="${ARGO_CRD:-../shared/testdata/argo/workflows-crd-full.yaml}"
+crd_args=()
+if [[ -f "${argo_crd}" ]]; then
+	crd_args=(--crd "${argo_crd}")
+fi
+exec "${dir}/bin/local-up" --dir "${dir}" "${crd_args[@]}" "$@"

@@ -99,14 +99,22 @@ Press Ctrl-C to stop.
 func main() {
 	klog.InitFlags(nil)
 	dir := flag.String("dir", "", "directory for the database, etcd, certificates, kubeconfig and logs (default $PIPELINES_LOCAL_DIR, else .local in the repository)")
+	var crds stringList
+	flag.Var(&crds, "crd", "a CustomResourceDefinition manifest to create before the server starts, such as Argo's Workflow CRD, so that runs execute (repeatable)")
 	flag.Parse()
-	if err := run(*dir); err != nil {
+	if err := run(*dir, crds); err != nil {
 		fmt.Fprintf(os.Stderr, "make run: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string) error {
+// stringList is a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+func run(dir string, crds []string) error {
 	if dir == "" {
 		dir = os.Getenv("PIPELINES_LOCAL_DIR")
 	}
@@ -116,7 +124,7 @@ func run(dir string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	env, err := framework.Start(ctx, framework.Config{Dir: dir})
+	env, err := framework.Start(ctx, framework.Config{Dir: dir, CRDs: crds})
 	if err != nil {
 		if ctx.Err() != nil {
 			return errors.New("interrupted while starting")

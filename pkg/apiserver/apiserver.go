@@ -37,6 +37,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/install"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry"
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
 )
@@ -63,6 +64,8 @@ type ExtraConfig struct {
 	Storage mysqlstorage.Config
 	// StoragePrefix is prepended to every storage key.
 	StoragePrefix string
+	// Controllers configures the run executor and the job scheduler; nil runs neither.
+	Controllers *controller.Config
 }
 
 // Config is the whole configuration.
@@ -144,6 +147,12 @@ func (c CompletedConfig) New(ctx context.Context) (*Server, error) {
 	if err := genericServer.InstallAPIGroup(&apiGroupInfo); err != nil {
 		_ = backend.Close()
 		return nil, err
+	}
+	if c.ExtraConfig.Controllers != nil {
+		if err := addControllers(genericServer, *c.ExtraConfig.Controllers, c.ClientConfig); err != nil {
+			_ = backend.Close()
+			return nil, err
+		}
 	}
 	klog.InfoS("Serving API group", "group", pipelines.GroupName, "version", v1beta1.SchemeGroupVersion.Version,
 		"resources", len(storage))

@@ -47,7 +47,9 @@ func TestMain(m *testing.M) {
 		if !controlplane.BinariesBuilt() {
 			klog.InfoS("kube-apiserver, kubectl and etcd are not built yet: hack/build-controlplane.sh builds them now (several minutes the first time)")
 		}
-		env, envErr = framework.Start(ctx, framework.Config{})
+		// The API alone: runs stay as the tests write them. test/execution runs the
+		// executor and the scheduler.
+		env, envErr = framework.Start(ctx, framework.Config{ServerArgs: []string{"--controllers-enabled=false"}})
 		cancel()
 	}
 	code := m.Run()

@@ -84,6 +84,9 @@ type Config struct {
 	ServerBinary string
 	// ServerArgs are appended to the server's flags (for example --v=4).
 	ServerArgs []string
+	// CRDs are manifests of CustomResourceDefinitions (for example Argo's Workflow CRD)
+	// created before the server starts, so that its controllers find them at once.
+	CRDs []string
 	// StartTimeout bounds how long each process may take to become ready (default 3m).
 	// Building binaries is bounded only by ctx.
 	StartTimeout time.Duration
@@ -113,6 +116,8 @@ type Environment struct {
 	db     *mariaDB
 	cp     *controlplane.ControlPlane
 	server *apiServer
+	// replicas are the servers StartReplica started, in order.
+	replicas []*apiServer
 
 	kubeconfig string
 	// restartMu keeps restarts from overlapping.
@@ -203,6 +208,9 @@ func Start(ctx context.Context, cfg Config) (_ *Environment, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.createCRDs(ctx, cfg.CRDs); err != nil {
+		return nil, err
+	}
 	if err := e.startServer(ctx, binary, serverKubeconfig, cfg.ServerArgs); err != nil {
 		return nil, err
 	}
@@ -263,6 +271,32 @@ func (e *Environment) prepareCluster(ctx context.Context) (string, error) {
 		}
 	}
 	return kubeconfig, nil
+}
+
+// createCRDs creates the CustomResourceDefinitions in files, unless they exist (a reused
+// Dir), and waits until kube-apiserver serves them. kubectl create, not apply: Argo's full
+// CRD is too large for the last-applied annotation and its managed fields.
+func (e *Environment) createCRDs(ctx context.Context, files []string) error {
+	for _, f := range files {
+		_, stderr, err := e.cp.Kubectl(ctx, "", "create", "-f", f, "-o", "name")
+		if err != nil && !strings.Contains(stderr, "AlreadyExists") {
+			return fmt.Errorf("creating the CRDs of %s: %w", f, err)
+		}
+		out, _, err := e.cp.Kubectl(ctx, "", "get", "-f", f, "-o", "name")
+		if err != nil {
+			return err
+		}
+		for _, crd := range strings.Fields(out) {
+			err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, e.timeout, true, func(ctx context.Context) (bool, error) {
+				_, _, err := e.cp.Kubectl(ctx, "", "wait", "--for=condition=Established", "--timeout=5s", crd)
+				return err == nil, nil
+			})
+			if err != nil {
+				return fmt.Errorf("%s is not Established: %w", crd, err)
+			}
+		}
+	}
+	return nil
 }
 
 // startServer starts pipelines-apiserver, registers its APIService and waits until it is
@@ -405,6 +439,9 @@ func (e *Environment) writeKubeconfig() error {
 func (e *Environment) Stop() error {
 	e.stopOnce.Do(func() {
 		var errs []error
+		for _, r := range e.replicas {
+			errs = append(errs, r.stop())
+		}
 		if e.server != nil {
 			errs = append(errs, e.server.stop())
 		}
@@ -433,6 +470,57 @@ func (e *Environment) RestartServer(ctx context.Context, mode StopMode) error {
 	if err := stopWith(e.server.proc, mode, serverStopGrace); err != nil {
 		return err
 	}
+	if err := e.server.start(ctx, e.timeout); err != nil {
+		return err
+	}
+	return e.registerAPIService(ctx)
+}
+
+// Replica is another pipelines-apiserver process on the same database, as a second
+// replica of a Deployment would be. kube-apiserver does not route to it: the APIService
+// points at the first server only.
+type Replica struct {
+	s *apiServer
+}
+
+// StartReplica starts another server with the first one's flags on a port of its own and
+// waits until it is ready. Stop stops it, if the test did not.
+func (e *Environment) StartReplica(ctx context.Context) (*Replica, error) {
+	e.restartMu.Lock()
+	defer e.restartMu.Unlock()
+	r := *e.server
+	r.port, r.proc = 0, nil
+	r.logFile = filepath.Join(e.dir, "server", fmt.Sprintf("%s-%d.log", serverName, len(e.replicas)+2))
+	if err := r.start(ctx, e.timeout); err != nil {
+		return nil, err
+	}
+	e.replicas = append(e.replicas, &r)
+	return &Replica{s: &r}, nil
+}
+
+// Stop stops the replica as mode says.
+func (r *Replica) Stop(mode StopMode) error { return stopWith(r.s.proc, mode, serverStopGrace) }
+
+// Log is the path of the replica's log.
+func (r *Replica) Log() string { return r.s.logFile }
+
+// URL is where the replica serves, directly rather than through kube-apiserver. Its
+// serving certificate is signed by ControlPlane().Certs().ServingCA.
+func (r *Replica) URL() string { return r.s.url() }
+
+// StopServer stops the first server (the one behind the APIService) as mode says, until
+// StartServer starts it again.
+func (e *Environment) StopServer(mode StopMode) error {
+	e.restartMu.Lock()
+	defer e.restartMu.Unlock()
+	return stopWith(e.server.proc, mode, serverStopGrace)
+}
+
+// StartServer starts the first server again after StopServer, on the same port, and waits
+// until kube-apiserver reaches it.
+func (e *Environment) StartServer(ctx context.Context) error {
+	e.restartMu.Lock()
+	defer e.restartMu.Unlock()
 	if err := e.server.start(ctx, e.timeout); err != nil {
 		return err
 	}
@@ -548,6 +636,9 @@ func (e *Environment) logFiles() []string {
 	var logs []string
 	if e.server != nil {
 		logs = append(logs, e.server.logFile)
+	}
+	for _, r := range e.replicas {
+		logs = append(logs, r.logFile)
 	}
 	if e.db != nil {
 		logs = append(logs, e.db.logFile())

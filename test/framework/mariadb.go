@@ -66,11 +66,19 @@ CREATE USER 'root'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
 `
 
-// MissingDependencyError means something the environment needs is not installed and cannot
-// be built from Go modules: MariaDB. Tests skip on it unless PIPELINES_REQUIRE_TESTDEPS=1.
-type MissingDependencyError struct{ Msg string }
+// MissingDependencyError means something the tests need is not there and cannot be built
+// from Go modules: MariaDB, or the shared test data beside the repository. Tests skip on it
+// unless PIPELINES_REQUIRE_TESTDEPS=1.
+type MissingDependencyError struct {
+	Msg string
+	// Fix says how to get it; empty means MariaDB's.
+	Fix string
+}
 
 func (e *MissingDependencyError) Error() string {
+	if e.Fix != "" {
+		return e.Msg + "; " + e.Fix
+	}
 	return e.Msg + "; run hack/ensure-mariadb.sh (as root it installs mariadb-server with apt-get)"
 }
 

@@ -54,6 +54,7 @@ func init() {
 type Options struct {
 	RecommendedOptions *genericoptions.RecommendedOptions
 	MySQL              *options.MySQLOptions
+	Controllers        *options.ControllersOptions
 	Logs               *logs.Options
 	// APIAudiences are the audiences of the bearer tokens accepted from direct callers.
 	APIAudiences []string
@@ -64,6 +65,7 @@ func NewOptions() *Options {
 	o := &Options{
 		RecommendedOptions: genericoptions.NewRecommendedOptions("", apiserver.Codecs.LegacyCodec(v1beta1.SchemeGroupVersion)),
 		MySQL:              options.NewMySQLOptions(),
+		Controllers:        options.NewControllersOptions(),
 		Logs:               logs.NewOptions(),
 		APIAudiences:       []string{DefaultAPIAudience},
 	}
@@ -89,6 +91,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	r.EgressSelector.AddFlags(fss.FlagSet("egress selector"))
 	r.Traces.AddFlags(fss.FlagSet("traces"))
 	o.MySQL.AddFlags(fss.FlagSet("mysql"))
+	o.Controllers.AddFlags(fss.FlagSet("controllers"))
 	logsapi.AddFlags(o.Logs, fss.FlagSet("logs"))
 	utilfeature.DefaultMutableFeatureGate.AddFlag(fss.FlagSet("feature gates"))
 	return fss
@@ -106,6 +109,7 @@ func (o *Options) Validate() error {
 	var errs []error
 	errs = append(errs, o.RecommendedOptions.Validate()...)
 	errs = append(errs, o.MySQL.Validate()...)
+	errs = append(errs, o.Controllers.Validate()...)
 	if len(o.APIAudiences) == 0 {
 		errs = append(errs, fmt.Errorf("--api-audiences must name at least one audience, or tokens minted for kube-apiserver would be accepted"))
 	}
@@ -139,6 +143,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		ExtraConfig: apiserver.ExtraConfig{
 			Storage:       storage,
 			StoragePrefix: o.MySQL.Prefix,
+			Controllers:   o.Controllers.ApplyTo(),
 		},
 	}, nil
 }

@@ -1,0 +1,223 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package controller runs the server's controllers, the run executor (package run)
+// and the job scheduler (package job), in one loop that a coordination.k8s.io Lease
+// elects: however many replicas of the server run, one executes runs and schedules
+// jobs, and another takes over within the lease duration when it stops.
+package controller
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	componentbaseconfig "k8s.io/component-base/config"
+	// leader_election_master_status and the workqueue_* metrics (depth, latency,
+	// retries of the executor's and scheduler's queues) on /metrics.
+	_ "k8s.io/component-base/metrics/prometheus/clientgo/leaderelection"
+	_ "k8s.io/component-base/metrics/prometheus/workqueue"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/job"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/run"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/informers/externalversions"
+)
+
+// Config configures the controllers.
+type Config struct {
+	// Pipelines reaches the pipelines API (runs, jobs, pipeline versions). Inside the
+	// server it is the loopback configuration.
+	Pipelines *rest.Config
+	// Kube reaches kube-apiserver: the lease and Argo's workflows. Inside the server it is
+	// the --kubeconfig identity.
+	Kube *rest.Config
+
+	// LeaderElection configures the lease. With LeaderElect false the controllers run
+	// at once, which is right for a single replica only.
+	LeaderElection componentbaseconfig.LeaderElectionConfiguration
+	// Identity is this replica's name in the lease. Default: host name and a UUID.
+	Identity string
+
+	// RunWorkers and JobWorkers are how many runs and jobs are worked on at once.
+	RunWorkers, JobWorkers int
+	// Clock tells the time. Default: the real one.
+	Clock clock.WithTicker
+}
+
+// Controllers are the executor and the scheduler behind one leader election.
+type Controllers struct {
+	cfg       Config
+	pipelines versioned.Interface
+	workflows dynamic.Interface
+	kube      kubernetes.Interface
+	leading   atomic.Bool
+}
+
+// New checks cfg and makes the clients.
+func New(cfg Config) (*Controllers, error) {
+	if cfg.Pipelines == nil || cfg.Kube == nil {
+		return nil, fmt.Errorf("controllers need a client configuration for the pipelines API and one for kube-apiserver")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	cfg.RunWorkers = max(cfg.RunWorkers, 1)
+	cfg.JobWorkers = max(cfg.JobWorkers, 1)
+	if cfg.Identity == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("a leader-election identity: %w", err)
+		}
+		cfg.Identity = host + "_" + string(uuid.NewUUID())
+	}
+	c := &Controllers{cfg: cfg}
+	var err error
+	pipelinesConfig := rest.CopyConfig(cfg.Pipelines)
+	rest.AddUserAgent(pipelinesConfig, "pipelines-controllers")
+	if c.pipelines, err = versioned.NewForConfig(pipelinesConfig); err != nil {
+		return nil, fmt.Errorf("a client for the pipelines API: %w", err)
+	}
+	kubeConfig := rest.CopyConfig(cfg.Kube)
+	rest.AddUserAgent(kubeConfig, "pipelines-controllers")
+	if c.workflows, err = dynamic.NewForConfig(kubeConfig); err != nil {
+		return nil, fmt.Errorf("a client for Argo Workflows: %w", err)
+	}
+	// A renewal that hangs must not outlive the renew deadline.
+	leaseConfig := rest.CopyConfig(kubeConfig)
+	leaseConfig.Timeout = cfg.LeaderElection.RenewDeadline.Duration / 2
+	if c.kube, err = kubernetes.NewForConfig(leaseConfig); err != nil {
+		return nil, fmt.Errorf("a client for the lease: %w", err)
+	}
+	return c, nil
+}
+
+// Identity is this replica's name in the lease.
+func (c *Controllers) Identity() string { return c.cfg.Identity }
+
+// Leading says whether the controllers run in this replica now.
+func (c *Controllers) Leading() bool { return c.leading.Load() }
+
+// Run runs the controllers whenever this replica holds the lease, until ctx ends. On
+// losing the lease it stops them and campaigns again; when ctx ends it stops them and
+// then releases the lease, so that another replica takes over at once.
+func (c *Controllers) Run(ctx context.Context) error {
+	logger := klog.FromContext(ctx).WithName("controllers")
+	ctx = klog.NewContext(ctx, logger)
+	le := c.cfg.LeaderElection
+	if !le.LeaderElect {
+		logger.Info("Running controllers without leader election")
+		c.lead(ctx)
+		return nil
+	}
+	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, le.ResourceNamespace, le.ResourceName,
+		nil, c.kube.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: c.cfg.Identity})
+	if err != nil {
+		return fmt.Errorf("the controllers' lease: %w", err)
+	}
+	logger.Info("Campaigning for the controllers' lease", "lease", klog.KRef(le.ResourceNamespace, le.ResourceName),
+		"identity", c.cfg.Identity)
+	for ctx.Err() == nil {
+		if err := c.term(ctx, lock); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// term campaigns for the lease and, once it holds it, runs the controllers until it
+// loses the lease or ctx ends.
+func (c *Controllers) term(ctx context.Context, lock resourcelock.Interface) error {
+	logger := klog.FromContext(ctx)
+	le := c.cfg.LeaderElection
+	leading := make(chan context.Context, 1)
+	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:          lock,
+		LeaseDuration: le.LeaseDuration.Duration,
+		RenewDeadline: le.RenewDeadline.Duration,
+		RetryPeriod:   le.RetryPeriod.Duration,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) { leading <- ctx },
+			OnStoppedLeading: func() {},
+		},
+		// Released only after the controllers stopped: electorCtx ends after them.
+		ReleaseOnCancel: true,
+		Name:            le.ResourceName,
+	})
+	if err != nil {
+		return fmt.Errorf("the controllers' leader election: %w", err)
+	}
+	electorCtx, stopElector := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopElector()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		elector.Run(electorCtx)
+	}()
+	select {
+	case leaseCtx := <-leading:
+		logger.Info("Leading: starting controllers", "identity", c.cfg.Identity)
+		runCtx, stop := context.WithCancel(leaseCtx)
+		stopOnShutdown := context.AfterFunc(ctx, stop)
+		c.lead(runCtx)
+		stopOnShutdown()
+		stop()
+		if ctx.Err() == nil {
+			logger.Info("Lost the controllers' lease: stopped controllers", "identity", c.cfg.Identity)
+		}
+	case <-ctx.Done():
+	case <-done:
+	}
+	stopElector()
+	<-done
+	return nil
+}
+
+// lead runs the executor and the scheduler until ctx ends, on informers of its own: a
+// new leader starts from a fresh list.
+func (c *Controllers) lead(ctx context.Context) {
+	c.leading.Store(true)
+	defer c.leading.Store(false)
+	logger := klog.FromContext(ctx)
+	factory := externalversions.NewSharedInformerFactory(c.pipelines, 0)
+	defer factory.Shutdown()
+	runs := factory.Pipelines().V1beta1().Runs()
+	executor, err := run.NewExecutor(c.pipelines, c.workflows, runs, c.cfg.Clock)
+	if err != nil {
+		logger.Error(err, "Cannot start the run executor")
+		return
+	}
+	scheduler, err := job.NewScheduler(c.pipelines, factory.Pipelines().V1beta1().Jobs(), runs, c.cfg.Clock)
+	if err != nil {
+		logger.Error(err, "Cannot start the job scheduler")
+		return
+	}
+	factory.Start(ctx.Done())
+	var wg sync.WaitGroup
+	wg.Go(func() { executor.Run(ctx, c.cfg.RunWorkers) })
+	wg.Go(func() { scheduler.Run(ctx, c.cfg.JobWorkers) })
+	wg.Wait()
+}

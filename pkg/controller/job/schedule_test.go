@@ -1,0 +1,180 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package job
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+)
+
+var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+func at(d time.Duration) time.Time { return t0.Add(d) }
+
+func mtime(d time.Duration) *metav1.Time { t := metav1.NewTime(at(d)); return &t }
+
+func TestParseCron(t *testing.T) {
+	for _, tc := range []struct {
+		expr string
+		from time.Time
+		want time.Time
+	}{
+		{"0 * * * * *", at(30 * time.Second), at(time.Minute)},        // KFP's form, seconds first
+		{"30 0 * * * *", at(0), at(30 * time.Second)},                 // second 30 of minute 0
+		{"*/5 * * * *", at(time.Minute), at(5 * time.Minute)},         // standard 5 fields
+		{"0 12 * * *", at(0), at(2 * time.Hour)},                      // noon UTC
+		{"@hourly", at(time.Second), at(time.Hour)},                   // descriptor
+		{"CRON_TZ=Europe/Berlin 0 12 * * *", at(0), at(time.Hour)},    // noon in Berlin is 11:00 UTC in March
+		{"*/10 * * * * *", at(3 * time.Second), at(10 * time.Second)}, // every ten seconds
+	} {
+		s, err := ParseCron(tc.expr)
+		if err != nil {
+			t.Errorf("ParseCron(%q): %v", tc.expr, err)
+			continue
+		}
+		if got := s.Next(tc.from).UTC(); !got.Equal(tc.want) {
+			t.Errorf("%q after %s: got %s, want %s", tc.expr, tc.from, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "* * * *", "61 * * * * *", "0 0 0 * * * *", "every minute"} {
+		if _, err := ParseCron(bad); err == nil {
+			t.Errorf("ParseCron(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestScheduleDue(t *testing.T) {
+	minute := v1beta1.Schedule{Cron: "0 * * * * *"}
+	for _, tc := range []struct {
+		name      string
+		schedule  v1beta1.Schedule
+		last, now time.Time
+		limit     int
+		noCatchup bool
+		want      []time.Time
+	}{{
+		name: "nothing due before the first time", schedule: minute,
+		now: at(59 * time.Second), limit: 1,
+	}, {
+		name: "first time after creation", schedule: minute,
+		now: at(time.Minute), limit: 1, want: []time.Time{at(time.Minute)},
+	}, {
+		name: "catch up one at a time", schedule: minute,
+		now: at(5*time.Minute + 30*time.Second), limit: 1, want: []time.Time{at(time.Minute)},
+	}, {
+		name: "catch up as many as the limit allows", schedule: minute,
+		last: at(time.Minute), now: at(5*time.Minute + 30*time.Second), limit: 3,
+		want: []time.Time{at(2 * time.Minute), at(3 * time.Minute), at(4 * time.Minute)},
+	}, {
+		name: "no catch-up: only the latest", schedule: minute,
+		last: at(time.Minute), now: at(5*time.Minute + 30*time.Second), limit: 3, noCatchup: true,
+		want: []time.Time{at(5 * time.Minute)},
+	}, {
+		name: "no catch-up, nothing new", schedule: minute,
+		last: at(5 * time.Minute), now: at(5*time.Minute + 30*time.Second), limit: 3, noCatchup: true,
+	}, {
+		name: "no room", schedule: minute,
+		now: at(5 * time.Minute), limit: 0,
+	}, {
+		name: "interval", schedule: v1beta1.Schedule{IntervalSeconds: 10},
+		now: at(35 * time.Second), limit: 10,
+		want: []time.Time{at(10 * time.Second), at(20 * time.Second), at(30 * time.Second)},
+	}, {
+		name: "interval, no catch-up", schedule: v1beta1.Schedule{IntervalSeconds: 10},
+		last: at(10 * time.Second), now: at(55 * time.Second), limit: 10, noCatchup: true,
+		want: []time.Time{at(50 * time.Second)},
+	}, {
+		name:     "start time later than creation",
+		schedule: v1beta1.Schedule{IntervalSeconds: 10, StartTime: mtime(time.Hour)},
+		now:      at(time.Hour + 25*time.Second), limit: 10,
+		want: []time.Time{at(time.Hour + 10*time.Second), at(time.Hour + 20*time.Second)},
+	}, {
+		name:     "start time before creation: nothing before creation",
+		schedule: v1beta1.Schedule{Cron: "0 * * * * *", StartTime: mtime(-time.Hour)},
+		now:      at(90 * time.Second), limit: 10, want: []time.Time{at(time.Minute)},
+	}, {
+		name:     "end time",
+		schedule: v1beta1.Schedule{Cron: "0 * * * * *", EndTime: mtime(2*time.Minute + time.Second)},
+		now:      at(10 * time.Minute), limit: 10, want: []time.Time{at(time.Minute), at(2 * time.Minute)},
+	}, {
+		name:     "end time, no catch-up",
+		schedule: v1beta1.Schedule{Cron: "0 * * * * *", EndTime: mtime(2*time.Minute + time.Second)},
+		now:      at(10 * time.Minute), limit: 10, noCatchup: true, want: []time.Time{at(2 * time.Minute)},
+	}, {
+		name:     "end time, interval, no catch-up",
+		schedule: v1beta1.Schedule{IntervalSeconds: 60, EndTime: mtime(2*time.Minute + time.Second)},
+		now:      at(10 * time.Minute), limit: 10, noCatchup: true, want: []time.Time{at(2 * time.Minute)},
+	}, {
+		name: "ended", schedule: v1beta1.Schedule{Cron: "0 * * * * *", EndTime: mtime(2*time.Minute + time.Second)},
+		last: at(2 * time.Minute), now: at(10 * time.Minute), limit: 10,
+	}, {
+		name: "no catch-up after a year's pause of a schedule of seconds", schedule: v1beta1.Schedule{Cron: "* * * * * *"},
+		last: at(time.Second), now: at(365*24*time.Hour + 500*time.Millisecond), limit: 1, noCatchup: true,
+		want: []time.Time{at(365 * 24 * time.Hour)},
+	}, {
+		name: "no catch-up of a yearly schedule", schedule: v1beta1.Schedule{Cron: "@yearly"},
+		now: at(3 * 365 * 24 * time.Hour), limit: 1, noCatchup: true,
+		want: []time.Time{time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := newSchedule(tc.schedule, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := s.due(tc.last, tc.now, tc.limit, tc.noCatchup)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("due (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestScheduleUpcoming(t *testing.T) {
+	s, err := newSchedule(v1beta1.Schedule{Cron: "0 * * * * *", EndTime: mtime(3 * time.Minute)}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		last, now time.Time
+		noCatchup bool
+		want      time.Time
+	}{
+		{"none yet", time.Time{}, at(10 * time.Second), false, at(time.Minute)},
+		{"after the last", at(time.Minute), at(70 * time.Second), false, at(2 * time.Minute)},
+		{"overdue with catch-up", at(time.Minute), at(150 * time.Second), false, at(2 * time.Minute)},
+		{"skipped without catch-up", at(time.Minute), at(150 * time.Second), true, at(3 * time.Minute)},
+		{"ended", at(3 * time.Minute), at(4 * time.Minute), false, time.Time{}},
+	} {
+		if got := s.upcoming(tc.last, tc.now, tc.noCatchup); !got.Equal(tc.want) {
+			t.Errorf("%s: got %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestNewScheduleRejects(t *testing.T) {
+	for _, s := range []v1beta1.Schedule{{}, {Cron: "bad"}, {IntervalSeconds: -1}} {
+		if _, err := newSchedule(s, t0); err == nil {
+			t.Errorf("newSchedule(%+v) accepted it", s)
+		}
+	}
+}

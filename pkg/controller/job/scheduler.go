@@ -1,0 +1,368 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package job is the job scheduler: it creates the runs of recurring runs (jobs) on
+// their cron or interval schedule, between their start and end time, while they are
+// enabled, with at most maxConcurrency of them active, catching up missed schedules
+// unless noCatchup says otherwise.
+//
+// A run's name is the job's name and the Unix time of its schedule, and it carries the
+// label JobLabel and the job as its controlling owner. A scheduler that crashes after
+// creating a run, or a second one during a leader change, therefore gets AlreadyExists
+// instead of creating the run twice.
+//
+// Time comes from an injected clock, so tests step through schedules without sleeping.
+package job
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	runexecutor "github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/run"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
+	pipelinesinformers "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/informers/externalversions/pipelines/v1beta1"
+	pipelineslisters "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/listers/pipelines/v1beta1"
+)
+
+const (
+	// JobLabel names the job on the runs it creates.
+	JobLabel = "pipelines.kubeflow.org/job"
+	// ScheduledTimeAnnotation is the scheduled time of a run a job created, in RFC 3339.
+	ScheduledTimeAnnotation = "pipelines.kubeflow.org/scheduled-time"
+	// ConditionScheduled says whether the job's last due run could be created.
+	ConditionScheduled = "Scheduled"
+	// FieldManager is the scheduler's name in managedFields.
+	FieldManager = "pipelines-job-scheduler"
+
+	// expectationTimeout is how long a run the scheduler created counts as active
+	// while its informer has not seen it yet.
+	expectationTimeout = time.Minute
+)
+
+// Scheduler creates the runs of jobs. Make one with NewScheduler and start it with Run.
+type Scheduler struct {
+	client versioned.Interface
+	jobs   pipelineslisters.JobLister
+	runs   pipelineslisters.RunLister
+	synced []cache.InformerSynced
+	queue  workqueue.TypedRateLimitingInterface[cache.ObjectName]
+	clock  clock.WithTicker
+
+	// expected are the runs this scheduler created that the run informer has not shown
+	// yet, by job, with when they were created. They count as active: without them a
+	// reconcile right after a create would see one active run too few and could exceed
+	// maxConcurrency.
+	mu       sync.Mutex
+	expected map[cache.ObjectName]map[string]time.Time
+}
+
+// NewScheduler returns a scheduler that creates runs with client and sees jobs and runs
+// through the informers. clk tells the time and drives the queue's delays
+// (clock.RealClock{} outside tests).
+func NewScheduler(client versioned.Interface, jobInformer pipelinesinformers.JobInformer, runInformer pipelinesinformers.RunInformer, clk clock.WithTicker) (*Scheduler, error) {
+	registerMetrics()
+	s := &Scheduler{
+		client: client,
+		jobs:   jobInformer.Lister(),
+		runs:   runInformer.Lister(),
+		synced: []cache.InformerSynced{jobInformer.Informer().HasSynced, runInformer.Informer().HasSynced},
+		clock:  clk,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
+			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: QueueName, Clock: clk}),
+		expected: map[cache.ObjectName]map[string]time.Time{},
+	}
+	if _, err := jobInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    s.enqueue,
+		UpdateFunc: func(_, obj interface{}) { s.enqueue(obj) },
+	}); err != nil {
+		return nil, fmt.Errorf("watching jobs: %w", err)
+	}
+	// A run that ends frees a place under maxConcurrency.
+	if _, err := runInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    s.enqueueOwner,
+		UpdateFunc: func(_, obj interface{}) { s.enqueueOwner(obj) },
+		DeleteFunc: s.enqueueOwner,
+	}); err != nil {
+		return nil, fmt.Errorf("watching runs: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Scheduler) enqueue(obj interface{}) {
+	key, err := cache.ObjectToName(obj)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	s.queue.Add(key)
+}
+
+// enqueueOwner queues the job that controls a run.
+func (s *Scheduler) enqueueOwner(obj interface{}) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	run, ok := obj.(metav1.Object)
+	if !ok {
+		return
+	}
+	ref := metav1.GetControllerOf(run)
+	if ref == nil || ref.Kind != "Job" || ref.APIVersion != v1beta1.SchemeGroupVersion.String() {
+		return
+	}
+	s.queue.Add(cache.ObjectName{Namespace: run.GetNamespace(), Name: ref.Name})
+}
+
+// Run schedules jobs with the given number of workers until ctx ends.
+func (s *Scheduler) Run(ctx context.Context, workers int) {
+	defer utilruntime.HandleCrashWithContext(ctx)
+	defer s.queue.ShutDown()
+	logger := klog.FromContext(ctx).WithName("job-scheduler")
+	ctx = klog.NewContext(ctx, logger)
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, s.synced...) {
+		return
+	}
+	logger.Info("Scheduling jobs", "workers", workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for s.processNext(ctx) {
+			}
+		})
+	}
+	<-ctx.Done()
+	s.queue.ShutDown()
+	wg.Wait()
+	logger.Info("Stopped scheduling jobs")
+}
+
+func (s *Scheduler) processNext(ctx context.Context) bool {
+	key, quit := s.queue.Get()
+	if quit {
+		return false
+	}
+	defer s.queue.Done(key)
+	start := s.clock.Now()
+	err := s.sync(ctx, key)
+	result := "success"
+	if err != nil {
+		result = "error"
+	}
+	reconcileDuration.WithLabelValues(result).Observe(s.clock.Since(start).Seconds())
+	if err == nil {
+		s.queue.Forget(key)
+		return true
+	}
+	klog.FromContext(ctx).Error(err, "Scheduling job failed; will retry", "job", klog.KRef(key.Namespace, key.Name))
+	s.queue.AddRateLimited(key)
+	return true
+}
+
+// sync creates a job's due runs, records them in its status and queues the job again
+// for its next scheduled time.
+func (s *Scheduler) sync(ctx context.Context, key cache.ObjectName) error {
+	job, err := s.jobs.Jobs(key.Namespace).Get(key.Name)
+	if apierrors.IsNotFound(err) {
+		s.mu.Lock()
+		delete(s.expected, key)
+		s.mu.Unlock()
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	st := job.Status.DeepCopy()
+	active, latest, err := s.activeRuns(key, job, now)
+	if err != nil {
+		return err
+	}
+	sched, err := newSchedule(job.Spec.Schedule, job.CreationTimestamp.Time)
+	if err != nil {
+		st.Active = active
+		st.NextScheduleTime = nil
+		s.setCondition(job, st, metav1.ConditionFalse, "InvalidSchedule", err.Error())
+		return s.updateStatus(ctx, job, st)
+	}
+
+	// A leader that crashed between creating a run and recording it leaves the run as
+	// the only record of its schedule.
+	last := latest
+	if st.LastScheduleTime != nil && st.LastScheduleTime.After(last) {
+		last = st.LastScheduleTime.UTC()
+	}
+	enabled := (job.Spec.Enabled == nil || *job.Spec.Enabled) && job.DeletionTimestamp == nil
+	var createErr error
+	if enabled {
+		limit := int(max(job.Spec.MaxConcurrency, 1)) - len(active)
+		for _, t := range sched.due(last, now, limit, job.Spec.NoCatchup) {
+			name, err := s.createRun(ctx, key, job, t)
+			if err != nil {
+				createErr = err
+				s.setCondition(job, st, metav1.ConditionFalse, "RunCreateFailed", err.Error())
+				break
+			}
+			scheduleLag.Observe(now.Sub(t).Seconds())
+			active = append(active, name)
+			last = t
+			s.setCondition(job, st, metav1.ConditionTrue, "RunCreated", "created run "+name)
+		}
+	}
+	if !last.IsZero() {
+		st.LastScheduleTime = &metav1.Time{Time: last}
+	}
+	slices.Sort(active)
+	st.Active = slices.Compact(active)
+	st.NextScheduleTime = nil
+	var next time.Time
+	if enabled {
+		next = sched.upcoming(last, now, job.Spec.NoCatchup)
+	}
+	if !next.IsZero() {
+		st.NextScheduleTime = &metav1.Time{Time: next}
+	}
+	if err := s.updateStatus(ctx, job, st); err != nil {
+		return err
+	}
+	if createErr != nil {
+		return createErr
+	}
+	// A due time in the past means maxConcurrency holds it back: a run that ends
+	// queues the job again.
+	if !next.IsZero() && next.After(now) {
+		s.queue.AddAfter(key, next.Sub(now))
+	}
+	return nil
+}
+
+// activeRuns are the names of the job's runs that have not finished, including the
+// ones it created that the informer has not shown yet, and the latest scheduled time
+// of its runs.
+func (s *Scheduler) activeRuns(key cache.ObjectName, job *v1beta1.Job, now time.Time) ([]string, time.Time, error) {
+	var latest time.Time
+	runs, err := s.runs.Runs(job.Namespace).List(labels.SelectorFromSet(labels.Set{JobLabel: job.Name}))
+	if err != nil {
+		return nil, latest, err
+	}
+	seen := sets.New[string]()
+	var active []string
+	for _, r := range runs {
+		if !metav1.IsControlledBy(r, job) {
+			continue
+		}
+		seen.Insert(r.Name)
+		if !runexecutor.Finished(r.Status.Phase) {
+			active = append(active, r.Name)
+		}
+		if t, err := time.Parse(time.RFC3339, r.Annotations[ScheduledTimeAnnotation]); err == nil && t.After(latest) {
+			latest = t.UTC()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, created := range s.expected[key] {
+		if seen.Has(name) || now.Sub(created) > expectationTimeout {
+			delete(s.expected[key], name)
+			continue
+		}
+		active = append(active, name)
+	}
+	if len(s.expected[key]) == 0 {
+		delete(s.expected, key)
+	}
+	return active, latest, nil
+}
+
+// RunName is the name of the run a job creates for scheduled time t.
+func RunName(job string, t time.Time) string {
+	return job + "-" + strconv.FormatInt(t.Unix(), 10)
+}
+
+// createRun creates the job's run for scheduled time t, unless it exists.
+func (s *Scheduler) createRun(ctx context.Context, key cache.ObjectName, job *v1beta1.Job, t time.Time) (string, error) {
+	run := &v1beta1.Run{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            RunName(job.Name, t),
+			Namespace:       job.Namespace,
+			Labels:          map[string]string{JobLabel: job.Name},
+			Annotations:     map[string]string{ScheduledTimeAnnotation: t.UTC().Format(time.RFC3339)},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(job, v1beta1.SchemeGroupVersion.WithKind("Job"))},
+		},
+		Spec: v1beta1.RunSpec{
+			ExperimentName:     job.Spec.ExperimentName,
+			PipelineRef:        job.Spec.PipelineRef,
+			Parameters:         slices.Clone(job.Spec.Parameters),
+			ServiceAccountName: job.Spec.ServiceAccountName,
+		},
+	}
+	_, err := s.client.PipelinesV1beta1().Runs(job.Namespace).Create(ctx, run, metav1.CreateOptions{FieldManager: FieldManager})
+	logger := klog.FromContext(ctx)
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		// Created before a crash, or by the previous leader.
+		logger.V(2).Info("Run exists already", "job", klog.KObj(job), "run", run.Name)
+	case err != nil:
+		return "", fmt.Errorf("creating run %s for %s: %w", run.Name, t.UTC().Format(time.RFC3339), err)
+	default:
+		runsCreated.Inc()
+		logger.Info("Created run", "job", klog.KObj(job), "run", run.Name, "scheduledTime", t.UTC().Format(time.RFC3339))
+	}
+	s.mu.Lock()
+	if s.expected[key] == nil {
+		s.expected[key] = map[string]time.Time{}
+	}
+	s.expected[key][run.Name] = s.clock.Now()
+	s.mu.Unlock()
+	return run.Name, nil
+}
+
+func (s *Scheduler) setCondition(job *v1beta1.Job, st *v1beta1.JobStatus, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type: ConditionScheduled, Status: status, Reason: reason, Message: msg,
+		ObservedGeneration: job.Generation, LastTransitionTime: metav1.NewTime(s.clock.Now()),
+	})
+}
+
+// updateStatus writes st as the job's status unless it is what the job has.
+func (s *Scheduler) updateStatus(ctx context.Context, job *v1beta1.Job, st *v1beta1.JobStatus) error {
+	if apiequality.Semantic.DeepEqual(&job.Status, st) {
+		return nil
+	}
+	job = job.DeepCopy()
+	job.Status = *st
+	_, err := s.client.PipelinesV1beta1().Jobs(job.Namespace).UpdateStatus(ctx, job, metav1.UpdateOptions{FieldManager: FieldManager})
+	if err != nil {
+		return fmt.Errorf("updating the status of job %s/%s: %w", job.Namespace, job.Name, err)
+	}
+	return nil
+}

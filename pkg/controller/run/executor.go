@@ -1,0 +1,478 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package run is the run executor: it carries out each run as an Argo Workflow in the
+// run's namespace and makes the run's status follow the workflow's. It needs no Argo Go
+// module: workflows are created and read through the dynamic client.
+//
+// A run's life, as the executor sees it:
+//   - Pending without status.workflowName: the executor creates the workflow (named
+//     WorkflowName(run, 1)) and records its name and attempt 1.
+//   - With a workflow: phase, start and completion time, message and steps follow the
+//     workflow's status (RunPhase maps the phases).
+//   - Terminating condition (runs/terminate): the workflow's spec.shutdown is set to
+//     Terminate; the run is Canceling until the workflow ends, then Canceled. A run
+//     without a workflow yet is Canceled at once.
+//   - Retrying condition on a Pending run (runs/retry of a Failed or Error run): the
+//     executor creates the workflow of the next attempt, deletes the previous one and
+//     counts the attempt in status.attempts. The new workflow runs every step again.
+//
+// Every step is idempotent, so a restart, or a second executor that briefly overlaps
+// with the first during a leader change, never creates a second workflow for an
+// attempt: workflow names are deterministic and one that already exists and is
+// controlled by the run is adopted.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
+	pipelinesinformers "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/informers/externalversions/pipelines/v1beta1"
+	pipelineslisters "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/listers/pipelines/v1beta1"
+	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
+)
+
+const (
+	// FieldManager is the executor's name in managedFields.
+	FieldManager = "pipelines-run-executor"
+	// apiPollInterval is how often the executor looks for Argo's Workflow API while it
+	// is not installed.
+	apiPollInterval = 10 * time.Second
+)
+
+// Executor carries out runs on Argo Workflows. Make one with NewExecutor and start it
+// with Run.
+type Executor struct {
+	client    versioned.Interface
+	workflows dynamic.Interface
+	runs      pipelineslisters.RunLister
+	runSynced cache.InformerSynced
+	queue     workqueue.TypedRateLimitingInterface[cache.ObjectName]
+	clock     clock.PassiveClock
+
+	// wfLister reads the workflows of runs; Run sets it once Argo's API is served.
+	wfLister cache.GenericLister
+}
+
+// NewExecutor returns an executor that reads and writes runs with client, sees them
+// through runInformer and manages workflows with workflows. clk tells the time
+// (clock.RealClock{} outside tests).
+func NewExecutor(client versioned.Interface, workflows dynamic.Interface, runInformer pipelinesinformers.RunInformer, clk clock.WithTicker) (*Executor, error) {
+	registerMetrics()
+	e := &Executor{
+		client:    client,
+		workflows: workflows,
+		runs:      runInformer.Lister(),
+		runSynced: runInformer.Informer().HasSynced,
+		clock:     clk,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
+			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: QueueName, Clock: clk}),
+	}
+	_, err := runInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    e.enqueue,
+		UpdateFunc: func(_, obj interface{}) { e.enqueue(obj) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watching runs: %w", err)
+	}
+	return e, nil
+}
+
+func (e *Executor) enqueue(obj interface{}) {
+	key, err := cache.ObjectToName(obj)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	e.queue.Add(key)
+}
+
+// enqueueOwner queues the run a workflow belongs to.
+func (e *Executor) enqueueOwner(obj interface{}) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	wf, ok := obj.(metav1.Object)
+	if !ok {
+		return
+	}
+	if name := wf.GetLabels()[RunLabel]; name != "" {
+		e.queue.Add(cache.ObjectName{Namespace: wf.GetNamespace(), Name: name})
+	}
+}
+
+// Run executes runs with the given number of workers until ctx ends. It first waits
+// until Argo's Workflow API is served: until then runs stay Pending.
+func (e *Executor) Run(ctx context.Context, workers int) {
+	defer utilruntime.HandleCrashWithContext(ctx)
+	defer e.queue.ShutDown()
+	logger := klog.FromContext(ctx).WithName("run-executor")
+	ctx = klog.NewContext(ctx, logger)
+
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, e.runSynced) {
+		return
+	}
+	if err := e.waitForWorkflowAPI(ctx); err != nil {
+		return
+	}
+	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(e.workflows, 0, metav1.NamespaceAll,
+		func(o *metav1.ListOptions) { o.LabelSelector = RunLabel })
+	defer factory.Shutdown()
+	informer := factory.ForResource(WorkflowResource)
+	// Runs need only a workflow's status and shutdown; its templates can be large.
+	if err := informer.Informer().SetTransform(trimWorkflow); err != nil {
+		logger.Error(err, "Cannot trim cached workflows")
+	}
+	if _, err := informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    e.enqueueOwner,
+		UpdateFunc: func(_, obj interface{}) { e.enqueueOwner(obj) },
+		DeleteFunc: e.enqueueOwner,
+	}); err != nil {
+		logger.Error(err, "Cannot watch workflows")
+		return
+	}
+	e.wfLister = informer.Lister()
+	factory.Start(ctx.Done())
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, informer.Informer().HasSynced) {
+		return
+	}
+
+	logger.Info("Executing runs", "workers", workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for e.processNext(ctx) {
+			}
+		})
+	}
+	<-ctx.Done()
+	e.queue.ShutDown()
+	wg.Wait()
+	logger.Info("Stopped executing runs")
+}
+
+// waitForWorkflowAPI waits until kube-apiserver serves Argo's workflows and this
+// executor may list them.
+func (e *Executor) waitForWorkflowAPI(ctx context.Context) error {
+	logger := klog.FromContext(ctx)
+	var last string
+	return wait.PollUntilContextCancel(ctx, apiPollInterval, true, func(ctx context.Context) (bool, error) {
+		_, err := e.workflows.Resource(WorkflowResource).List(ctx, metav1.ListOptions{Limit: 1})
+		if err == nil {
+			return true, nil
+		}
+		if msg := err.Error(); msg != last {
+			last = msg
+			if apierrors.IsNotFound(err) {
+				logger.Info("Argo Workflows is not installed: runs stay Pending until its Workflow CRD is", "resource", WorkflowResource)
+			} else {
+				logger.Error(err, "Cannot list Argo Workflows: runs stay Pending", "resource", WorkflowResource)
+			}
+		}
+		return false, nil
+	})
+}
+
+func (e *Executor) processNext(ctx context.Context) bool {
+	key, quit := e.queue.Get()
+	if quit {
+		return false
+	}
+	defer e.queue.Done(key)
+	start := e.clock.Now()
+	err := e.sync(ctx, key)
+	result := "success"
+	if err != nil {
+		result = "error"
+	}
+	reconcileDuration.WithLabelValues(result).Observe(e.clock.Since(start).Seconds())
+	if err == nil {
+		e.queue.Forget(key)
+		return true
+	}
+	klog.FromContext(ctx).Error(err, "Executing run failed; will retry", "run", klog.KRef(key.Namespace, key.Name))
+	e.queue.AddRateLimited(key)
+	return true
+}
+
+// sync brings one run and its workflow in line.
+func (e *Executor) sync(ctx context.Context, key cache.ObjectName) error {
+	run, err := e.runs.Runs(key.Namespace).Get(key.Name)
+	if apierrors.IsNotFound(err) {
+		// Its workflows are owned by it: the garbage collector deletes them.
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	terminating := meta.IsStatusConditionTrue(run.Status.Conditions, runregistry.ConditionTerminating)
+	switch {
+	case run.Status.WorkflowName == "" && terminating:
+		if Finished(run.Status.Phase) {
+			return nil
+		}
+		st := run.Status.DeepCopy()
+		st.Phase = v1beta1.RunPhaseCanceled
+		st.Message = "terminated before its workflow was created"
+		now := metav1.NewTime(e.clock.Now())
+		st.CompletionTime = &now
+		return e.updateStatus(ctx, run, st)
+	case run.Status.WorkflowName == "":
+		if run.Status.Phase != v1beta1.RunPhasePending && run.Status.Phase != "" {
+			return nil
+		}
+		return e.start(ctx, run, 1)
+	case !terminating && run.Status.Phase == v1beta1.RunPhasePending &&
+		meta.IsStatusConditionTrue(run.Status.Conditions, runregistry.ConditionRetrying):
+		return e.start(ctx, run, max(run.Status.Attempts, 1)+1)
+	}
+
+	wf, err := e.workflow(ctx, run)
+	if apierrors.IsNotFound(err) {
+		if Finished(run.Status.Phase) {
+			// Deleted after the run ended, for example by Argo's TTL: the run keeps its record.
+			return nil
+		}
+		st := run.Status.DeepCopy()
+		st.Phase = v1beta1.RunPhaseError
+		st.Message = fmt.Sprintf("its workflow %s was deleted", run.Status.WorkflowName)
+		now := metav1.NewTime(e.clock.Now())
+		st.CompletionTime = &now
+		return e.updateStatus(ctx, run, st)
+	}
+	if err != nil {
+		return err
+	}
+	wfStatus, err := readStatus(wf)
+	if err != nil {
+		return err
+	}
+	if terminating && !workflowFinished(wfStatus.Phase) {
+		if err := e.shutdown(ctx, wf); err != nil {
+			return err
+		}
+	}
+	st := followWorkflow(&run.Status, wfStatus, terminating, e.clock.Now())
+	return e.updateStatus(ctx, run, &st)
+}
+
+// workflow returns the run's current workflow, from the cache or, for one created a
+// moment ago that the cache has not seen yet, from kube-apiserver.
+func (e *Executor) workflow(ctx context.Context, run *v1beta1.Run) (*unstructured.Unstructured, error) {
+	obj, err := e.wfLister.ByNamespace(run.Namespace).Get(run.Status.WorkflowName)
+	if err == nil {
+		return obj.(*unstructured.Unstructured), nil
+	}
+	if !apierrors.IsNotFound(err) || Finished(run.Status.Phase) {
+		return nil, err
+	}
+	return e.workflows.Resource(WorkflowResource).Namespace(run.Namespace).Get(ctx, run.Status.WorkflowName, metav1.GetOptions{})
+}
+
+// start creates, or adopts, the workflow of an attempt and records it in the run's
+// status. For a retry it then deletes the previous attempt's workflow.
+func (e *Executor) start(ctx context.Context, run *v1beta1.Run, attempt int32) error {
+	logger := klog.FromContext(ctx)
+	wf, err := e.ensureWorkflow(ctx, run, attempt)
+	var failed *permanentError
+	if errors.As(err, &failed) {
+		st := run.Status.DeepCopy()
+		st.Phase = v1beta1.RunPhaseError
+		st.Message = failed.Error()
+		now := metav1.NewTime(e.clock.Now())
+		st.CompletionTime = &now
+		if attempt > 1 {
+			e.setRetried(run, st, metav1.ConditionFalse, "RetryFailed", failed.Error())
+		}
+		logger.Info("Run cannot be executed", "run", klog.KObj(run), "attempt", attempt, "reason", failed.Error())
+		return e.updateStatus(ctx, run, st)
+	}
+	if err != nil {
+		return err
+	}
+	previous := run.Status.WorkflowName
+	if previous != "" && previous != wf.GetName() {
+		err := e.workflows.Resource(WorkflowResource).Namespace(run.Namespace).Delete(ctx, previous, metav1.DeleteOptions{
+			PropagationPolicy: ptr.To(metav1.DeletePropagationBackground),
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting workflow %s of the previous attempt: %w", previous, err)
+		}
+		logger.V(2).Info("Deleted the previous attempt's workflow", "run", klog.KObj(run), "workflow", previous)
+	}
+	wfStatus, err := readStatus(wf)
+	if err != nil {
+		return err
+	}
+	st := followWorkflow(&run.Status, wfStatus, false, e.clock.Now())
+	st.WorkflowName = wf.GetName()
+	st.Attempts = attempt
+	if attempt > 1 {
+		e.setRetried(run, &st, metav1.ConditionFalse, "Retried", fmt.Sprintf("attempt %d is workflow %s", attempt, wf.GetName()))
+	}
+	return e.updateStatus(ctx, run, &st)
+}
+
+// setRetried records that a retry was carried out, or could not be.
+func (e *Executor) setRetried(run *v1beta1.Run, st *v1beta1.RunStatus, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type: runregistry.ConditionRetrying, Status: status, Reason: reason, Message: msg,
+		ObservedGeneration: run.Generation, LastTransitionTime: metav1.NewTime(e.clock.Now()),
+	})
+}
+
+// permanentError is a reason a run cannot be carried out that trying again does not
+// change: the run ends in phase Error with it as the message.
+type permanentError struct{ msg string }
+
+func (e *permanentError) Error() string { return e.msg }
+
+func permanent(format string, args ...interface{}) error {
+	return &permanentError{msg: fmt.Sprintf(format, args...)}
+}
+
+// ensureWorkflow returns the workflow of an attempt of a run, creating it unless it
+// exists. One that exists is adopted only if the run controls it.
+func (e *Executor) ensureWorkflow(ctx context.Context, run *v1beta1.Run, attempt int32) (*unstructured.Unstructured, error) {
+	name := WorkflowName(run.Name, attempt)
+	if obj, err := e.wfLister.ByNamespace(run.Namespace).Get(name); err == nil {
+		return adopt(run, obj.(*unstructured.Unstructured))
+	}
+	if run.Status.PipelineVersion == "" {
+		return nil, permanent("the run has no pipeline version")
+	}
+	ns := run.Spec.PipelineRef.Namespace
+	if ns == "" {
+		ns = run.Namespace
+	}
+	version, err := e.client.PipelinesV1beta1().PipelineVersions(ns).Get(ctx, run.Status.PipelineVersion, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, permanent("pipeline version %s/%s no longer exists", ns, run.Status.PipelineVersion)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading pipeline version %s/%s: %w", ns, run.Status.PipelineVersion, err)
+	}
+	wf, err := BuildWorkflow(run, version.Spec.Workflow.Raw, attempt)
+	if err != nil {
+		return nil, permanent("pipeline version %s/%s: %v", ns, version.Name, err)
+	}
+	client := e.workflows.Resource(WorkflowResource).Namespace(run.Namespace)
+	created, err := client.Create(ctx, wf, metav1.CreateOptions{FieldManager: FieldManager})
+	switch {
+	case err == nil:
+		workflowsCreated.Inc()
+		klog.FromContext(ctx).Info("Created workflow", "run", klog.KObj(run), "workflow", name, "attempt", attempt)
+		return created, nil
+	case apierrors.IsAlreadyExists(err):
+		existing, err := client.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("reading existing workflow %s/%s: %w", run.Namespace, name, err)
+		}
+		return adopt(run, existing)
+	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
+		return nil, permanent("the workflow of pipeline version %s/%s was rejected: %v", ns, version.Name, err)
+	default:
+		return nil, fmt.Errorf("creating workflow %s/%s: %w", run.Namespace, name, err)
+	}
+}
+
+func adopt(run *v1beta1.Run, wf *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	if !metav1.IsControlledBy(wf, run) {
+		return nil, permanent("workflow %s already exists and does not belong to this run", wf.GetName())
+	}
+	return wf, nil
+}
+
+// shutdown asks Argo to terminate a workflow: it stops the running pods and fails
+// the workflow.
+func (e *Executor) shutdown(ctx context.Context, wf *unstructured.Unstructured) error {
+	if s, _, _ := unstructured.NestedString(wf.Object, "spec", "shutdown"); s == "Terminate" {
+		return nil
+	}
+	_, err := e.workflows.Resource(WorkflowResource).Namespace(wf.GetNamespace()).Patch(ctx, wf.GetName(),
+		types.MergePatchType, []byte(`{"spec":{"shutdown":"Terminate"}}`), metav1.PatchOptions{FieldManager: FieldManager})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("terminating workflow %s/%s: %w", wf.GetNamespace(), wf.GetName(), err)
+	}
+	klog.FromContext(ctx).Info("Terminating workflow", "workflow", klog.KObj(wf))
+	return nil
+}
+
+// updateStatus writes st as the run's status unless it is what the run has.
+func (e *Executor) updateStatus(ctx context.Context, run *v1beta1.Run, st *v1beta1.RunStatus) error {
+	if apiequality.Semantic.DeepEqual(&run.Status, st) {
+		return nil
+	}
+	updated := run.DeepCopy()
+	updated.Status = *st
+	_, err := e.client.PipelinesV1beta1().Runs(run.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{FieldManager: FieldManager})
+	if err != nil {
+		return fmt.Errorf("updating the status of run %s/%s: %w", run.Namespace, run.Name, err)
+	}
+	if run.Status.Phase != st.Phase {
+		klog.FromContext(ctx).V(2).Info("Run changed phase", "run", klog.KObj(run), "from", run.Status.Phase, "to", st.Phase)
+	}
+	return nil
+}
+
+// trimWorkflow keeps of a cached workflow what the executor reads: metadata, the
+// shutdown request and the status without the copies of the templates.
+func trimWorkflow(obj interface{}) (interface{}, error) {
+	wf, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil
+	}
+	trimmed := &unstructured.Unstructured{Object: map[string]interface{}{
+		"apiVersion": wf.GetAPIVersion(),
+		"kind":       wf.GetKind(),
+		"metadata":   wf.Object["metadata"],
+	}}
+	trimmed.SetManagedFields(nil)
+	if s, ok, _ := unstructured.NestedString(wf.Object, "spec", "shutdown"); ok {
+		trimmed.Object["spec"] = map[string]interface{}{"shutdown": s}
+	}
+	if st, ok := wf.Object["status"].(map[string]interface{}); ok {
+		keep := map[string]interface{}{}
+		for _, k := range []string{"phase", "startedAt", "finishedAt", "message", "nodes"} {
+			if v, ok := st[k]; ok {
+				keep[k] = v
+			}
+		}
+		trimmed.Object["status"] = keep
+	}
+	return trimmed, nil
+}

@@ -1,0 +1,198 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package run
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+)
+
+// Argo's workflow and node phases.
+const (
+	WorkflowPending   = "Pending"
+	WorkflowRunning   = "Running"
+	WorkflowSucceeded = "Succeeded"
+	WorkflowFailed    = "Failed"
+	WorkflowError     = "Error"
+)
+
+// MaxSteps is how many steps a run's status lists at most: a loop over thousands of
+// items would otherwise make the run too large to store.
+const MaxSteps = 200
+
+// stepNodeTypes are the workflow nodes that are steps of the pipeline; the others
+// (DAG, Steps, StepGroup, TaskGroup, Retry) group them.
+var stepNodeTypes = sets.New("Pod", "Container", "Suspend", "Skipped", "HTTP", "Plugin")
+
+// finishedPhases are the phases a run does not leave (but for a retry).
+var finishedPhases = sets.New(v1beta1.RunPhaseSucceeded, v1beta1.RunPhaseFailed, v1beta1.RunPhaseError,
+	v1beta1.RunPhaseSkipped, v1beta1.RunPhaseCanceled)
+
+// Finished says whether a run in phase p has ended.
+func Finished(p v1beta1.RunPhase) bool { return finishedPhases.Has(p) }
+
+// workflowStatus is the part of an Argo Workflow's status a run follows.
+type workflowStatus struct {
+	Phase      string          `json:"phase,omitempty"`
+	StartedAt  *metav1.Time    `json:"startedAt,omitempty"`
+	FinishedAt *metav1.Time    `json:"finishedAt,omitempty"`
+	Message    string          `json:"message,omitempty"`
+	Nodes      map[string]node `json:"nodes,omitempty"`
+}
+
+// node is one node of a workflow's status.nodes.
+type node struct {
+	ID           string       `json:"id"`
+	Name         string       `json:"name"`
+	DisplayName  string       `json:"displayName,omitempty"`
+	Type         string       `json:"type"`
+	TemplateName string       `json:"templateName,omitempty"`
+	Phase        string       `json:"phase,omitempty"`
+	StartedAt    *metav1.Time `json:"startedAt,omitempty"`
+	FinishedAt   *metav1.Time `json:"finishedAt,omitempty"`
+	Message      string       `json:"message,omitempty"`
+}
+
+// readStatus reads a workflow's status.
+func readStatus(wf *unstructured.Unstructured) (workflowStatus, error) {
+	var st workflowStatus
+	raw, ok := wf.Object["status"].(map[string]interface{})
+	if !ok {
+		return st, nil
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &st); err != nil {
+		return st, fmt.Errorf("reading the status of workflow %s: %w", wf.GetName(), err)
+	}
+	return st, nil
+}
+
+// workflowFinished says whether a workflow in phase p has ended.
+func workflowFinished(p string) bool {
+	return p == WorkflowSucceeded || p == WorkflowFailed || p == WorkflowError
+}
+
+// RunPhase is the phase of a run whose workflow is in wfPhase. terminating says the
+// run was asked to terminate: it is Canceling until the workflow ends, and Canceled if
+// the workflow then failed (as Argo fails a workflow it shuts down). A workflow that
+// succeeded before the shutdown took effect leaves the run Succeeded.
+func RunPhase(wfPhase string, terminating bool) v1beta1.RunPhase {
+	switch wfPhase {
+	case WorkflowSucceeded:
+		return v1beta1.RunPhaseSucceeded
+	case WorkflowFailed, WorkflowError:
+		if terminating {
+			return v1beta1.RunPhaseCanceled
+		}
+		if wfPhase == WorkflowFailed {
+			return v1beta1.RunPhaseFailed
+		}
+		return v1beta1.RunPhaseError
+	}
+	// Pending, Running, or not yet picked up by Argo's controller.
+	switch {
+	case terminating:
+		return v1beta1.RunPhaseCanceling
+	case wfPhase == WorkflowRunning:
+		return v1beta1.RunPhaseRunning
+	default:
+		return v1beta1.RunPhasePending
+	}
+}
+
+// followWorkflow returns the status of a run whose workflow's status is wf: its phase,
+// start and completion time, message and steps. The start time is the first attempt's:
+// a retried run started when it first ran.
+func followWorkflow(old *v1beta1.RunStatus, wf workflowStatus, terminating bool, now time.Time) v1beta1.RunStatus {
+	st := *old.DeepCopy()
+	st.Phase = RunPhase(wf.Phase, terminating)
+	if st.StartTime == nil && wf.StartedAt != nil && !wf.StartedAt.IsZero() {
+		st.StartTime = wf.StartedAt.DeepCopy()
+	}
+	st.CompletionTime = nil
+	if Finished(st.Phase) {
+		switch {
+		case wf.FinishedAt != nil && !wf.FinishedAt.IsZero():
+			st.CompletionTime = wf.FinishedAt.DeepCopy()
+		case old.CompletionTime != nil:
+			st.CompletionTime = old.CompletionTime.DeepCopy()
+		default:
+			t := metav1.NewTime(now)
+			st.CompletionTime = &t
+		}
+		if st.StartTime != nil && st.CompletionTime.Before(st.StartTime) {
+			st.CompletionTime = st.StartTime.DeepCopy()
+		}
+	}
+	st.Message = wf.Message
+	if st.Phase == v1beta1.RunPhaseCanceled && st.Message == "" {
+		st.Message = "terminated on request"
+	}
+	st.Steps = steps(wf.Nodes)
+	return st
+}
+
+// steps summarises a workflow's step nodes, in the order they started; those not yet
+// started come last, and ties go by node ID, so the order is stable.
+func steps(nodes map[string]node) []v1beta1.StepStatus {
+	var out []v1beta1.StepStatus
+	for id, n := range nodes {
+		if !stepNodeTypes.Has(n.Type) {
+			continue
+		}
+		name := n.DisplayName
+		if name == "" {
+			name = n.Name
+		}
+		if n.ID == "" {
+			n.ID = id
+		}
+		out = append(out, v1beta1.StepStatus{
+			Name: name, ID: n.ID, Template: n.TemplateName, Phase: n.Phase,
+			StartTime: nonZero(n.StartedAt), CompletionTime: nonZero(n.FinishedAt), Message: n.Message,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].StartTime, out[j].StartTime
+		switch {
+		case a == nil && b == nil, a != nil && b != nil && a.Equal(b):
+			return out[i].ID < out[j].ID
+		case a == nil || b == nil:
+			return b == nil
+		default:
+			return a.Before(b)
+		}
+	})
+	if len(out) > MaxSteps {
+		out = out[:MaxSteps]
+	}
+	return out
+}
+
+func nonZero(t *metav1.Time) *metav1.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return t.DeepCopy()
+}

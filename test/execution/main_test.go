@@ -1,0 +1,261 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package execution tests the run executor and the job scheduler end to end: the
+// server with its controllers, kube-apiserver with Argo's full Workflow CRD, and
+// argodriver playing Argo's workflow controller (no Argo controller runs here).
+package execution
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/klog/v2"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/argodriver"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/kubelet"
+)
+
+// shared is the test data beside the repository (always present in CI).
+var shared = filepath.Join("..", "..", "..", "shared", "testdata")
+
+// Lease timings short enough that a hand-over fits in a test, long enough for a busy
+// two-core machine to renew in time.
+const (
+	leaseDuration = 6 * time.Second
+	renewDeadline = 4 * time.Second
+	retryPeriod   = time.Second
+
+	// defaultWait bounds waiting for the controllers, on a busy machine.
+	defaultWait = 30 * time.Second
+)
+
+var (
+	env    *framework.Environment
+	envErr error
+	argo   *argodriver.Driver
+	node   *kubelet.Kubelet
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	crd := filepath.Join(shared, "argo", "workflows-crd-full.yaml")
+	switch _, statErr := os.Stat(crd); {
+	case testing.Short():
+		envErr = errors.New("-short: the execution tests start MariaDB, etcd, kube-apiserver and the server")
+	case statErr != nil:
+		envErr = &framework.MissingDependencyError{Msg: fmt.Sprintf("Argo's full Workflow CRD: %v", statErr),
+			Fix: "the shared test data must sit beside the repository, as in CI"}
+	default:
+		envErr = start(crd)
+	}
+	code := m.Run()
+	if node != nil {
+		node.Close()
+	}
+	if env != nil {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "stopping the environment: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func start(crd string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	var err error
+	env, err = framework.Start(ctx, framework.Config{
+		CRDs: []string{crd},
+		ServerArgs: []string{
+			"--leader-elect-lease-duration=" + leaseDuration.String(),
+			"--leader-elect-renew-deadline=" + renewDeadline.String(),
+			"--leader-elect-retry-period=" + retryPeriod.String(),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	admin := env.ControlPlane().AdminRESTConfig()
+	argo = &argodriver.Driver{Dynamic: dynamic.NewForConfigOrDie(admin), Kube: env.ControlPlane().Client()}
+	if node, err = kubelet.Start(ctx, env.ControlPlane().Client(), "stand-in-kubelet"); err != nil {
+		return err
+	}
+	argo.Node = node.Node
+	klog.InfoS("Execution tests ready", "kubelet", node.Node)
+	return nil
+}
+
+// setup returns the environment, or skips or fails the test when it did not start.
+func setup(t *testing.T) *framework.Environment {
+	t.Helper()
+	if envErr != nil {
+		if testing.Short() {
+			t.Skip(envErr)
+		}
+		framework.SkipOrFail(t, envErr)
+	}
+	env.DumpLogsOnFailure(t)
+	return env
+}
+
+// clientFor returns the clientset of a user of the environment: admin, alice or bob.
+func clientFor(t *testing.T, user string) versioned.Interface {
+	t.Helper()
+	cfg, err := env.RESTConfig(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return versioned.NewForConfigOrDie(cfg)
+}
+
+var unsafeNameChars = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// newNamespace creates a namespace for one test.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	h := fnv.New32a()
+	_, _ = fmt.Fprintf(h, "%s %d", t.Name(), time.Now().UnixNano())
+	base := strings.Trim(unsafeNameChars.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
+	if len(base) > 40 {
+		base = base[:40]
+	}
+	name := fmt.Sprintf("x-%s-%08x", base, h.Sum32())
+	if err := env.ControlPlane().EnsureNamespace(t.Context(), name); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// twoSteps is a pipeline as the KFP v1 SDK compiles one: a DAG of two tasks and a
+// parameter with a default.
+const twoSteps = `{
+  "apiVersion": "argoproj.io/v1alpha1",
+  "kind": "Workflow",
+  "metadata": {"generateName": "two-steps-"},
+  "spec": {
+    "entrypoint": "two-steps",
+    "arguments": {"parameters": [{"name": "message", "value": "hello"}]},
+    "templates": [
+      {"name": "two-steps", "dag": {"tasks": [
+        {"name": "say", "template": "echo", "arguments": {"parameters": [{"name": "message", "value": "{{workflow.parameters.message}}"}]}},
+        {"name": "again", "template": "echo", "dependencies": ["say"], "arguments": {"parameters": [{"name": "message", "value": "again"}]}}
+      ]}},
+      {"name": "echo", "inputs": {"parameters": [{"name": "message"}]},
+       "container": {"image": "busybox", "command": ["echo", "{{inputs.parameters.message}}"]}}
+    ]
+  }
+}`
+
+// fixture creates an experiment and a pipeline with one version of manifest, all named
+// name.
+func fixture(t *testing.T, c versioned.Interface, ns, name, manifest string) {
+	t.Helper()
+	ctx := t.Context()
+	p := c.PipelinesV1beta1()
+	if _, err := p.Experiments(ns).Create(ctx, &v1beta1.Experiment{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating experiment: %v", err)
+	}
+	if _, err := p.Pipelines(ns).Create(ctx, &v1beta1.Pipeline{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating pipeline: %v", err)
+	}
+	version := &v1beta1.PipelineVersion{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       v1beta1.PipelineVersionSpec{PipelineName: name, Workflow: runtime.RawExtension{Raw: []byte(manifest)}},
+	}
+	if _, err := p.PipelineVersions(ns).Create(ctx, version, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating pipeline version: %v", err)
+	}
+}
+
+func newRun(name, fixture string, params ...v1beta1.RunParameter) *v1beta1.Run {
+	return &v1beta1.Run{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1beta1.RunSpec{
+			ExperimentName: fixture,
+			PipelineRef:    v1beta1.PipelineRef{PipelineName: fixture},
+			Parameters:     params,
+		},
+	}
+}
+
+// waitRun waits until the run satisfies ok, and returns it.
+func waitRun(t *testing.T, c versioned.Interface, ns, name, what string, ok func(*v1beta1.Run) bool) *v1beta1.Run {
+	t.Helper()
+	var run *v1beta1.Run
+	var err error
+	pollErr := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, defaultWait, true, func(ctx context.Context) (bool, error) {
+		run, err = c.PipelinesV1beta1().Runs(ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return err == nil && ok(run), err
+	})
+	if pollErr != nil {
+		t.Fatalf("run %s/%s: waiting for %s: %v (err %v); status %+v", ns, name, what, pollErr, err, statusOf(run))
+	}
+	return run
+}
+
+func statusOf(run *v1beta1.Run) any {
+	if run == nil {
+		return nil
+	}
+	return run.Status
+}
+
+// eventually polls f until it returns nil, and fails the test with its last error
+// after defaultWait.
+func eventually(t *testing.T, f func() error) {
+	t.Helper()
+	var last error
+	err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, defaultWait, true, func(context.Context) (bool, error) {
+		last = f()
+		return last == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("%v: %v", err, last)
+	}
+}
+
+// inPhase is a condition for waitRun.
+func inPhase(p v1beta1.RunPhase) func(*v1beta1.Run) bool {
+	return func(r *v1beta1.Run) bool { return r.Status.Phase == p }
+}
+
+// action posts an action subresource (terminate, retry, disable, ...).
+func action(ctx context.Context, c versioned.Interface, ns, resource, name, sub string) error {
+	return c.PipelinesV1beta1().RESTClient().Post().Namespace(ns).Resource(resource).Name(name).SubResource(sub).
+		Do(ctx).Error()
+}
