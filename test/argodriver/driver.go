@@ -28,6 +28,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -146,6 +147,22 @@ func (d *Driver) Finish(ctx context.Context, namespace, name, phase, message str
 	return err
 }
 
+// FailStep ends a workflow as Argo does when one step fails: that step's node and the
+// workflow Failed with message, the steps that ran before it Succeeded, the ones after
+// it never started (Argo leaves them out of status.nodes).
+func (d *Driver) FailStep(ctx context.Context, namespace, name, task, message string) error {
+	_, err := d.update(ctx, namespace, name, "Failed", message, func(s Step, i, failed int) string {
+		switch {
+		case i < failed:
+			return "Succeeded"
+		case i == failed:
+			return "Failed"
+		}
+		return ""
+	}, task)
+	return err
+}
+
 // HonourShutdown does what Argo does once spec.shutdown is Terminate: it fails the
 // workflow and its running steps. It reports whether the workflow asked for it.
 func (d *Driver) HonourShutdown(ctx context.Context, namespace, name string) (bool, error) {
@@ -163,6 +180,12 @@ func (d *Driver) HonourShutdown(ctx context.Context, namespace, name string) (bo
 // setPhase writes the workflow's status in phase, with a node per step in the same
 // phase. Argo's CRD has no status subresource: Argo updates the whole object.
 func (d *Driver) setPhase(ctx context.Context, namespace, name, phase, message string) (*unstructured.Unstructured, error) {
+	return d.update(ctx, namespace, name, phase, message, func(Step, int, int) string { return phase }, "")
+}
+
+// update writes the workflow's status in phase with message, and a node per step in the
+// phase stepPhase gives it (none if ""), told the index of the step and of failedTask.
+func (d *Driver) update(ctx context.Context, namespace, name, phase, message string, stepPhase func(s Step, i, failed int) string, failedTask string) (*unstructured.Unstructured, error) {
 	client := d.Dynamic.Resource(Workflows).Namespace(namespace)
 	var updated *unstructured.Unstructured
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -199,14 +222,20 @@ func (d *Driver) setPhase(ctx context.Context, namespace, name, phase, message s
 			},
 		}
 		setOrDelete(nodes[name].(map[string]interface{}), "finishedAt", finished)
-		for _, s := range Steps(wf) {
+		steps := Steps(wf)
+		failed := slices.IndexFunc(steps, func(s Step) bool { return s.Task == failedTask })
+		for i, s := range steps {
+			stepPhase := stepPhase(s, i, failed)
+			if stepPhase == "" {
+				continue
+			}
 			id := nodeID(name, s)
 			n := map[string]interface{}{
-				"id": id, "name": NodeName(name, s), "displayName": s.Task, "type": "Pod", "phase": phase,
+				"id": id, "name": NodeName(name, s), "displayName": s.Task, "type": "Pod", "phase": stepPhase,
 				"templateName": s.Template, "startedAt": started,
 			}
 			setOrDelete(n, "finishedAt", finished)
-			if message != "" {
+			if message != "" && stepPhase == phase {
 				n["message"] = message
 			}
 			nodes[id] = n

@@ -26,20 +26,25 @@ limitations under the License.
 //   - Terminating condition (runs/terminate): the workflow's spec.shutdown is set to
 //     Terminate; the run is Canceling until the workflow ends, then Canceled. A run
 //     without a workflow yet is Canceled at once.
-//   - Retrying condition on a Pending run (runs/retry of a Failed or Error run): the
-//     executor creates the workflow of the next attempt, deletes the previous one and
-//     counts the attempt in status.attempts. The new workflow runs every step again.
+//   - Retrying condition on a Pending run (runs/retry of a Failed or Error run): as
+//     Kubeflow Pipelines does, the executor retries the failed steps of the same
+//     workflow (RetryFailedSteps: succeeded steps keep their results, failed ones and
+//     their pods go, the workflow is Running again for Argo to pick up) and counts the
+//     attempt in status.attempts and the workflow's AttemptAnnotation. A run without a
+//     workflow to retry (never created, or deleted since) gets a new one for the attempt,
+//     WorkflowName(run, attempt), which runs every step.
 //
 // Every step is idempotent, so a restart, or a second executor that briefly overlaps
-// with the first during a leader change, never creates a second workflow for an
-// attempt: workflow names are deterministic and one that already exists and is
-// controlled by the run is adopted.
+// with the first during a leader change, never does anything twice: workflow names are
+// deterministic, one that already exists and is controlled by the run is adopted, and a
+// workflow that carries the attempt's annotation has been retried already.
 package run
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -50,6 +55,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -258,7 +264,7 @@ func (e *Executor) sync(ctx context.Context, key cache.ObjectName) error {
 		return e.start(ctx, run, 1)
 	case !terminating && run.Status.Phase == v1beta1.RunPhasePending &&
 		meta.IsStatusConditionTrue(run.Status.Conditions, runregistry.ConditionRetrying):
-		return e.start(ctx, run, max(run.Status.Attempts, 1)+1)
+		return e.retry(ctx, run, max(run.Status.Attempts, 1)+1)
 	}
 
 	wf, err := e.workflow(ctx, run)
@@ -324,16 +330,6 @@ func (e *Executor) start(ctx context.Context, run *v1beta1.Run, attempt int32) e
 	if err != nil {
 		return err
 	}
-	previous := run.Status.WorkflowName
-	if previous != "" && previous != wf.GetName() {
-		err := e.workflows.Resource(WorkflowResource).Namespace(run.Namespace).Delete(ctx, previous, metav1.DeleteOptions{
-			PropagationPolicy: ptr.To(metav1.DeletePropagationBackground),
-		})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("deleting workflow %s of the previous attempt: %w", previous, err)
-		}
-		logger.V(2).Info("Deleted the previous attempt's workflow", "run", klog.KObj(run), "workflow", previous)
-	}
 	wfStatus, err := readStatus(wf)
 	if err != nil {
 		return err
@@ -345,6 +341,72 @@ func (e *Executor) start(ctx context.Context, run *v1beta1.Run, attempt int32) e
 		e.setRetried(run, &st, metav1.ConditionFalse, "Retried", fmt.Sprintf("attempt %d is workflow %s", attempt, wf.GetName()))
 	}
 	return e.updateStatus(ctx, run, &st)
+}
+
+// retry carries out the given attempt of a failed run: the failed steps of its workflow
+// run again. Without a workflow of its own to retry, the attempt gets a new one.
+func (e *Executor) retry(ctx context.Context, run *v1beta1.Run, attempt int32) error {
+	if run.Status.WorkflowName == "" {
+		return e.start(ctx, run, attempt)
+	}
+	client := e.workflows.Resource(WorkflowResource).Namespace(run.Namespace)
+	// The cache holds trimmed workflows; the update needs all of it.
+	wf, err := client.Get(ctx, run.Status.WorkflowName, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return e.start(ctx, run, attempt)
+	case err != nil:
+		return fmt.Errorf("reading workflow %s/%s to retry it: %w", run.Namespace, run.Status.WorkflowName, err)
+	case !metav1.IsControlledBy(wf, run):
+		return e.start(ctx, run, attempt)
+	}
+	if wf.GetAnnotations()[AttemptAnnotation] != strconv.Itoa(int(attempt)) {
+		rerun, err := RetryFailedSteps(wf, attempt)
+		if err != nil {
+			return e.start(ctx, run, attempt)
+		}
+		// Before the update: Argo re-creates a step's pod under the same name.
+		if err := e.deleteStepPods(ctx, wf, rerun); err != nil {
+			return err
+		}
+		if wf, err = client.Update(ctx, wf, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+			return fmt.Errorf("retrying workflow %s/%s: %w", run.Namespace, run.Status.WorkflowName, err)
+		}
+		klog.FromContext(ctx).Info("Retrying the failed steps of the workflow", "run", klog.KObj(run), "workflow", wf.GetName(),
+			"attempt", attempt, "steps", len(rerun))
+	}
+	wfStatus, err := readStatus(wf)
+	if err != nil {
+		return err
+	}
+	st := followWorkflow(&run.Status, wfStatus, false, e.clock.Now())
+	st.Attempts = attempt
+	e.setRetried(run, &st, metav1.ConditionFalse, "Retried",
+		fmt.Sprintf("attempt %d re-runs the failed steps of workflow %s", attempt, wf.GetName()))
+	return e.updateStatus(ctx, run, &st)
+}
+
+// deleteStepPods deletes the pods of the given nodes of a workflow.
+func (e *Executor) deleteStepPods(ctx context.Context, wf *unstructured.Unstructured, nodes []string) error {
+	if len(nodes) == 0 {
+		return nil
+	}
+	pods := e.workflows.Resource(podResource).Namespace(wf.GetNamespace())
+	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: WorkflowPodLabel + "=" + wf.GetName()})
+	if err != nil {
+		return fmt.Errorf("listing the pods of workflow %s/%s: %w", wf.GetNamespace(), wf.GetName(), err)
+	}
+	rerun := sets.New(nodes...)
+	for _, p := range list.Items {
+		if !rerun.Has(p.GetAnnotations()[NodeNameAnnotation]) {
+			continue
+		}
+		err := pods.Delete(ctx, p.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: ptr.To(p.GetUID())}})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("deleting pod %s of a failed step: %w", p.GetName(), err)
+		}
+	}
+	return nil
 }
 
 // setRetried records that a retry was carried out, or could not be.

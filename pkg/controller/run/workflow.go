@@ -43,7 +43,8 @@ const (
 // WorkflowResource is Argo's Workflow resource.
 var WorkflowResource = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "workflows"}
 
-// WorkflowName is the name of the workflow that carries out the given attempt of a run.
+// WorkflowName is the name of the workflow created for the given attempt of a run (a
+// retry reuses the run's workflow while it exists).
 // It is deterministic, so that an executor that restarts after creating a workflow, or
 // a second one, finds the workflow instead of creating another: the run's own name for
 // the first attempt and "<run>-retry<n>" for the n-th retry. Argo puts the workflow's
