@@ -68,10 +68,10 @@ func repoRoot() (string, error) {
 // buildServer compiles cmd/pipelines-apiserver into out. The Go build cache makes a rebuild
 // of unchanged sources a matter of seconds.
 func buildServer(ctx context.Context, root, out string) error {
+	// `go test` puts its own go on PATH; `make run` runs with the user's PATH.
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		// `go test` puts its own go on PATH; `make run` runs with the user's PATH.
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return fmt.Errorf("building the server needs go on PATH: %w", err)
 	}
 	// Built next to out and renamed, so that a running process never sees half a binary.
 	tmp := out + ".tmp"

@@ -93,7 +93,7 @@ func (a action) targets(args []string) ([]target, error) {
 		for _, arg := range args {
 			typ, name, _ := strings.Cut(arg, "/")
 			if name == "" || strings.Contains(name, "/") {
-				return nil, fmt.Errorf("%q is not TYPE/NAME: give every object as TYPE/NAME, or TYPE NAME...", arg)
+				return nil, fmt.Errorf("%q is not TYPE/NAME: give every object as TYPE/NAME, or TYPE and then names", arg)
 			}
 			r, err := a.resourceFor(typ)
 			if err != nil {

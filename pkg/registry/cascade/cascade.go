@@ -68,6 +68,6 @@ func Orphans(options *metav1.DeleteOptions) bool {
 	if options.PropagationPolicy != nil {
 		return *options.PropagationPolicy == metav1.DeletePropagationOrphan
 	}
-	//nolint:staticcheck // OrphanDependents is deprecated but still honoured by the API.
+	//lint:ignore SA1019 OrphanDependents is deprecated but still honoured by the API.
 	return options.OrphanDependents != nil && *options.OrphanDependents
 }

@@ -20,7 +20,7 @@ import (
 	"context"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/validation/path"
+	"k8s.io/apimachinery/pkg/api/validate/content"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -105,7 +105,7 @@ var tableConvertor = table.Convertor{
 // Own looks up the experiment called name in the namespace of ctx and makes it an
 // owner of obj, a run or a job. A missing experiment is a field error on fldPath.
 func Own(ctx context.Context, experiments rest.Getter, obj metav1.Object, name string, fldPath *field.Path) (field.ErrorList, error) {
-	if name == "" || len(path.IsValidPathSegmentName(name)) > 0 {
+	if name == "" || len(content.IsPathSegmentName(name)) > 0 {
 		return nil, nil // validation names the field
 	}
 	e, err := experiments.Get(ctx, name, &metav1.GetOptions{})

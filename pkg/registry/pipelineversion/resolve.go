@@ -21,8 +21,8 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/validate/content"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
-	"k8s.io/apimachinery/pkg/api/validation/path"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -156,5 +156,5 @@ func CheckParameters(v *pipelines.PipelineVersion, params []pipelines.RunParamet
 
 // validName says whether name can be looked up; names that cannot are left to validation.
 func validName(name string) bool {
-	return name != "" && len(path.IsValidPathSegmentName(name)) == 0
+	return name != "" && len(content.IsPathSegmentName(name)) == 0
 }

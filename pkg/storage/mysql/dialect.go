@@ -251,12 +251,6 @@ func (d *dialect) queryRowOn(ctx context.Context, q querier, s statement, args [
 	return d.done(s, start, err, args)
 }
 
-func (d *dialect) execOn(ctx context.Context, q querier, s statement, args ...any) error {
-	start := time.Now()
-	_, err := q.ExecContext(ctx, s.text, args...)
-	return d.done(s, start, err, args)
-}
-
 func (d *dialect) done(s statement, start time.Time, err error, args []any) error {
 	elapsed := time.Since(start)
 	statementDuration.WithLabelValues(s.name).Observe(elapsed.Seconds())
