@@ -27,6 +27,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -202,20 +203,25 @@ func (c *Controllers) lead(ctx context.Context) {
 	c.leading.Store(true)
 	defer c.leading.Store(false)
 	logger := klog.FromContext(ctx)
-	factory := externalversions.NewSharedInformerFactory(c.pipelines, 0)
-	defer factory.Shutdown()
-	runs := factory.Pipelines().V1beta1().Runs()
+	// Only unfinished runs: however many runs are stored, the leader holds those in flight.
+	runFactory := externalversions.NewSharedInformerFactoryWithOptions(c.pipelines, 0,
+		externalversions.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = run.UnfinishedSelector }))
+	defer runFactory.Shutdown()
+	jobFactory := externalversions.NewSharedInformerFactory(c.pipelines, 0)
+	defer jobFactory.Shutdown()
+	runs := runFactory.Pipelines().V1beta1().Runs()
 	executor, err := run.NewExecutor(c.pipelines, c.workflows, runs, c.cfg.Clock)
 	if err != nil {
 		logger.Error(err, "Cannot start the run executor")
 		return
 	}
-	scheduler, err := job.NewScheduler(c.pipelines, factory.Pipelines().V1beta1().Jobs(), runs, c.cfg.Clock)
+	scheduler, err := job.NewScheduler(c.pipelines, jobFactory.Pipelines().V1beta1().Jobs(), runs, c.cfg.Clock)
 	if err != nil {
 		logger.Error(err, "Cannot start the job scheduler")
 		return
 	}
-	factory.Start(ctx.Done())
+	runFactory.Start(ctx.Done())
+	jobFactory.Start(ctx.Done())
 	var wg sync.WaitGroup
 	wg.Go(func() { executor.Run(ctx, c.cfg.RunWorkers) })
 	wg.Go(func() { scheduler.Run(ctx, c.cfg.JobWorkers) })

@@ -46,6 +46,7 @@ import (
 // Argo's names, as its controller writes them.
 const (
 	WorkflowLabel      = "workflows.argoproj.io/workflow"
+	CompletedLabel     = "workflows.argoproj.io/completed"
 	NodeNameAnnotation = "workflows.argoproj.io/node-name"
 	MainContainer      = "main"
 	// ShutdownMessage is the message Argo gives a workflow it terminated.
@@ -242,6 +243,17 @@ func (d *Driver) update(ctx context.Context, namespace, name, phase, message str
 		}
 		status["nodes"] = nodes
 		wf.Object["status"] = status
+		// Argo labels the workflows it has finished.
+		labels := wf.GetLabels()
+		if finished != "" {
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			labels[CompletedLabel] = "true"
+		} else {
+			delete(labels, CompletedLabel)
+		}
+		wf.SetLabels(labels)
 		updated, err = client.Update(ctx, wf, metav1.UpdateOptions{FieldManager: "argodriver"})
 		return err
 	})

@@ -127,7 +127,9 @@ func (s *Scheduler) enqueue(obj interface{}) {
 	s.queue.Add(key)
 }
 
-// enqueueOwner queues the job that controls a run.
+// enqueueOwner queues the job that controls a run, and notes that the informer has
+// shown the run: it no longer needs counting as expected, even if it ends (and leaves
+// an informer of unfinished runs) before the job is synced.
 func (s *Scheduler) enqueueOwner(obj interface{}) {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = tomb.Obj
@@ -140,7 +142,11 @@ func (s *Scheduler) enqueueOwner(obj interface{}) {
 	if ref == nil || ref.Kind != "Job" || ref.APIVersion != v1beta1.SchemeGroupVersion.String() {
 		return
 	}
-	s.queue.Add(cache.ObjectName{Namespace: run.GetNamespace(), Name: ref.Name})
+	key := cache.ObjectName{Namespace: run.GetNamespace(), Name: ref.Name}
+	s.mu.Lock()
+	delete(s.expected[key], run.GetName())
+	s.mu.Unlock()
+	s.queue.Add(key)
 }
 
 // Run schedules jobs with the given number of workers until ctx ends.
@@ -267,7 +273,7 @@ func (s *Scheduler) sync(ctx context.Context, key cache.ObjectName) error {
 
 // activeRuns are the names of the job's runs that have not finished, including the
 // ones it created that the informer has not shown yet, and the latest scheduled time
-// of its runs.
+// of its runs in the informer (which may hold unfinished runs only).
 func (s *Scheduler) activeRuns(key cache.ObjectName, job *v1beta1.Job, now time.Time) ([]string, time.Time, error) {
 	var latest time.Time
 	runs, err := s.runs.Runs(job.Namespace).List(labels.SelectorFromSet(labels.Set{JobLabel: job.Name}))

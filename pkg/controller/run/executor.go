@@ -155,8 +155,10 @@ func (e *Executor) Run(ctx context.Context, workers int) {
 	if err := e.waitForWorkflowAPI(ctx); err != nil {
 		return
 	}
+	// Workflows of runs that Argo has not completed: a completed one leaves the cache (its
+	// final state is read once from kube-apiserver), so memory follows the runs in flight.
 	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(e.workflows, 0, metav1.NamespaceAll,
-		func(o *metav1.ListOptions) { o.LabelSelector = RunLabel })
+		func(o *metav1.ListOptions) { o.LabelSelector = RunLabel + "," + completedLabel + "!=true" })
 	defer factory.Shutdown()
 	informer := factory.ForResource(WorkflowResource)
 	// Runs need only a workflow's status and shutdown; its templates can be large.

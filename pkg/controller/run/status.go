@@ -19,6 +19,7 @@ package run
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,6 +53,17 @@ var finishedPhases = sets.New(v1beta1.RunPhaseSucceeded, v1beta1.RunPhaseFailed,
 
 // Finished says whether a run in phase p has ended.
 func Finished(p v1beta1.RunPhase) bool { return finishedPhases.Has(p) }
+
+// UnfinishedSelector is a field selector of the runs that have not ended. The
+// controllers cache only those, so that the leader's memory follows the runs in flight
+// rather than every run stored; a run that ends leaves the cache as a deletion.
+var UnfinishedSelector = func() string {
+	var terms []string
+	for _, p := range sets.List(finishedPhases) {
+		terms = append(terms, "status.phase!="+string(p))
+	}
+	return strings.Join(terms, ",")
+}()
 
 // workflowStatus is the part of an Argo Workflow's status a run follows.
 type workflowStatus struct {

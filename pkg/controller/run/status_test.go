@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 )
@@ -195,5 +196,22 @@ func TestTrimWorkflow(t *testing.T) {
 	}
 	if got.GetName() != "r1" || got.GetLabels()[RunLabel] != "r1" || len(got.GetManagedFields()) != 0 {
 		t.Errorf("metadata %v", got.Object["metadata"])
+	}
+}
+
+func TestUnfinishedSelector(t *testing.T) {
+	sel, err := fields.ParseSelector(UnfinishedSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []v1beta1.RunPhase{"", v1beta1.RunPhasePending, v1beta1.RunPhaseRunning, v1beta1.RunPhaseCanceling} {
+		if !sel.Matches(fields.Set{"status.phase": string(p)}) {
+			t.Errorf("%q does not match %q", p, UnfinishedSelector)
+		}
+	}
+	for p := range finishedPhases {
+		if sel.Matches(fields.Set{"status.phase": string(p)}) {
+			t.Errorf("finished phase %q matches %q", p, UnfinishedSelector)
+		}
 	}
 }
