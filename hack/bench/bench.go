@@ -63,7 +63,7 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	rep.Results = append(rep.Results, crud...)
-	if err := rep.recordMemory(b, 0); err != nil {
+	if err := rep.recordMemory(b, 0, ""); err != nil {
 		return err
 	}
 
@@ -93,8 +93,17 @@ func run(ctx context.Context, o options) (err error) {
 		rep.LoadTimes = append(rep.LoadTimes, fmt.Sprintf("%s to %s runs into both stores, until both APIs listed them: %s",
 			storedLabel(prev), storedLabel(size), time.Since(begin).Round(time.Second)))
 		if b.crdStopped != "" {
+			if err := rep.recordMemory(b, size, "kube-apiserver at its limit"); err != nil {
+				return err
+			}
+			dropped, err := b.dropCRDRuns(ctx, o)
+			if err != nil {
+				return err
+			}
 			rep.LoadTimes = append(rep.LoadTimes, "**At "+storedLabel(size)+", "+b.crdStopped+".** From this size on, the CRD is not measured: "+
-				"its lists would read other data than this server's; the memory table shows kube-apiserver holding what was loaded.")
+				"its lists would read other data than this server's. Its loaded runs were then deleted from etcd, so that "+
+				"kube-apiserver's garbage collection and the memory it holds do not weigh on this server's measurements "+
+				"(every request to this server passes through kube-apiserver); "+dropped+".")
 			b.crdStopped = ""
 		}
 		prev = size
@@ -108,7 +117,7 @@ func run(ctx context.Context, o options) (err error) {
 			return err
 		}
 		rep.Results = append(rep.Results, watches...)
-		if err := rep.recordMemory(b, size); err != nil {
+		if err := rep.recordMemory(b, size, ""); err != nil {
 			return err
 		}
 		measured.sizes = append(measured.sizes, size)
@@ -124,7 +133,7 @@ func run(ctx context.Context, o options) (err error) {
 	return nil
 }
 
-func (r *report) recordMemory(b *benchEnv, stored int) error {
+func (r *report) recordMemory(b *benchEnv, stored int, note string) error {
 	rss, err := b.rss()
 	if err != nil {
 		return err
@@ -136,7 +145,11 @@ func (r *report) recordMemory(b *benchEnv, stored int) error {
 	}
 	klog.InfoS("Memory", "stored", stored, "server", mib(rss["pipelines-apiserver"]), "kubeAPIServer", mib(rss["kube-apiserver"]),
 		"etcd", mib(rss["etcd"]), "mariadb", mib(rss["mariadbd"]))
-	r.Memory = append(r.Memory, memory{Stored: stored, RSS: rss})
+	crd := b.crdStored
+	if !b.crdFull && note == "" {
+		crd = 0 // deleted
+	}
+	r.Memory = append(r.Memory, memory{Stored: stored, CRDStored: crd, Note: note, RSS: rss})
 	return nil
 }
 

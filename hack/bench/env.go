@@ -213,7 +213,8 @@ func (b *benchEnv) processes() (map[string]int, error) {
 		if err != nil {
 			continue
 		}
-		found[filepath.Base(exe)] = pid
+		// A binary replaced on disk while its process runs reads "<path> (deleted)".
+		found[strings.TrimSuffix(filepath.Base(exe), " (deleted)")] = pid
 	}
 	return found, nil
 }

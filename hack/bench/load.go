@@ -54,7 +54,10 @@ const (
 	// etcdGuardStep is how many runs are written to etcd between two looks at
 	// kube-apiserver's memory.
 	etcdGuardStep = 20_000
-	loadDeadline  = 30 * time.Minute
+	// dropWait bounds the wait for kube-apiserver to give memory back after the CRD's
+	// runs are deleted.
+	dropWait     = 3 * time.Minute
+	loadDeadline = 30 * time.Minute
 )
 
 // template is a stored object cut at the places that differ between runs.
@@ -367,4 +370,45 @@ func waitCount(ctx context.Context, t apiTarget, ns string, want int) error {
 		return fmt.Errorf("%s lists %d runs in %s, want %d (last error: %v): %w", t.name(), last, ns, want, lastErr, err)
 	}
 	return nil
+}
+
+// dropCRDRuns deletes the CRD's loaded runs straight from etcd once they no longer match
+// MySQL's, waits until kube-apiserver lists none and, for up to dropWait, until its
+// resident memory falls below half the limit, and says what happened.
+func (b *benchEnv) dropCRDRuns(ctx context.Context, o options) (string, error) {
+	begin := time.Now()
+	cli, err := b.etcd()
+	if err != nil {
+		return "", err
+	}
+	defer cli.Close()
+	for _, ns := range b.dataNS {
+		if _, err := cli.Delete(ctx, crdKey(ns, ""), clientv3.WithPrefix()); err != nil {
+			return "", fmt.Errorf("deleting the CRD's runs in %s from etcd: %w", ns, err)
+		}
+	}
+	for _, ns := range []string{b.dataNS[0], b.dataNS[len(b.dataNS)-1]} {
+		if err := waitCount(ctx, crdTarget{b.dyn}, ns, 0); err != nil {
+			return "", err
+		}
+	}
+	b.crdStored = 0
+	var kas int64
+	for deadline := time.Now().Add(dropWait); ; {
+		rss, err := b.rss()
+		if err != nil {
+			return "", err
+		}
+		kas = rss["kube-apiserver"]
+		if kas < o.maxAPIServerRSS/2 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(5 * time.Second):
+		}
+	}
+	klog.InfoS("Deleted the CRD's loaded runs", "kubeAPIServerRSS", mib(kas), "elapsed", since(begin))
+	return fmt.Sprintf("%s later kube-apiserver listed none and its resident memory was %s", time.Since(begin).Round(time.Second), mib(kas)), nil
 }

@@ -80,6 +80,9 @@ func ratio(a, b float64) float64 {
 
 // memory is the resident size of each process after a data size was loaded and measured.
 type memory struct {
-	Stored int
-	RSS    map[string]int64
+	// Stored is the number of runs MySQL held, CRDStored the number etcd held.
+	Stored, CRDStored int
+	// Note marks a row taken at another moment than after a size's measurements.
+	Note string
+	RSS  map[string]int64
 }
