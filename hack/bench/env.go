@@ -63,10 +63,12 @@ type benchEnv struct {
 	dataNS  []string
 	selfPID int
 	// crdFull says whether etcd holds every loaded run; crdStored is how many it holds,
-	// and crdStopped why loading them stopped.
-	crdFull    bool
-	crdStored  int
-	crdStopped string
+	// crdDeferred why the CRD's runs were not loaded with a size, and crdStopped why
+	// loading them stopped at the memory limit.
+	crdFull     bool
+	crdStored   int
+	crdDeferred string
+	crdStopped  string
 }
 
 // startEnv starts MariaDB, etcd, kube-apiserver and this server in a temporary directory,

@@ -349,7 +349,7 @@ func (r *report) charts() error {
 		var xys plotter.XYs
 		for _, m := range r.Memory {
 			switch {
-			case crdSide && m.CRDStored > 0:
+			case crdSide && m.CRDStored > 0 && (m.CRDStored == m.Stored || m.Note != ""):
 				xys = append(xys, plotter.XY{X: float64(m.CRDStored), Y: float64(m.RSS[p]) / (1 << 20)})
 			case !crdSide && m.Stored > 0 && m.Note == "":
 				xys = append(xys, plotter.XY{X: float64(m.Stored), Y: float64(m.RSS[p]) / (1 << 20)})

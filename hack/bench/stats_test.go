@@ -109,3 +109,18 @@ func TestParseFlags(t *testing.T) {
 		t.Error("a size that is not a multiple of the namespaces accepted")
 	}
 }
+
+func TestProjectRSS(t *testing.T) {
+	mem := []memory{
+		{Stored: 0, CRDStored: 0, RSS: map[string]int64{"kube-apiserver": 100}},
+		{Stored: 10, CRDStored: 10, RSS: map[string]int64{"kube-apiserver": 200}},
+		{Stored: 20, CRDStored: 20, Note: "kube-apiserver at its limit", RSS: map[string]int64{"kube-apiserver": 9999}},
+		{Stored: 30, CRDStored: 30, RSS: map[string]int64{"kube-apiserver": 400}},
+	}
+	if got, ok := projectRSS(mem, 100); !ok || got != 1100 {
+		t.Errorf("projectRSS = %d, %v; want 1100 from the rows without a note", got, ok)
+	}
+	if _, ok := projectRSS(mem[:2], 100); ok {
+		t.Error("projected from a single size")
+	}
+}
