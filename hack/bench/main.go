@@ -73,7 +73,7 @@ func defaultOptions(quick bool) options {
 		outDir:       "docs",
 		profile:      true,
 		profileTime:  15 * time.Second,
-		// A third of this two-core, 24 GiB machine's memory, which other jobs share.
+		// Half of this two-core, 24 GiB machine's memory, which other jobs share.
 		maxAPIServerRSS: 12 << 30,
 	}
 	if quick {
