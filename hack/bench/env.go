@@ -74,7 +74,7 @@ type benchEnv struct {
 // startEnv starts MariaDB, etcd, kube-apiserver and this server in a temporary directory,
 // so that every run starts from empty stores.
 func startEnv(ctx context.Context, o options) (*benchEnv, error) {
-	env, err := framework.Start(ctx, framework.Config{})
+	env, err := framework.Start(ctx, framework.Config{ServerArgs: o.serverArgs})
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,8 @@ type options struct {
 	// maxAPIServerRSS stops loading the CRD's runs when kube-apiserver's resident memory
 	// passes it, so that its watch cache cannot exhaust the machine.
 	maxAPIServerRSS int64
+	// serverArgs are appended to this server's flags.
+	serverArgs []string
 }
 
 func defaultOptions(quick bool) options {
@@ -136,6 +138,10 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.profile, "profile", o.profile, "capture this server's CPU and heap profiles at the largest size")
 	fs.DurationVar(&o.profileTime, "profile-time", o.profileTime, "length of each CPU profile")
 	fs.Int64Var(&o.maxAPIServerRSS, "max-kube-apiserver-rss", o.maxAPIServerRSS, "bytes of kube-apiserver resident memory past which no more CRD runs are loaded; larger sizes are then measured on this server and raw SQL only")
+	fs.Func("server-arg", "a flag to append to this server's flags, e.g. -server-arg=--v=4 (repeatable)", func(v string) error {
+		o.serverArgs = append(o.serverArgs, v)
+		return nil
+	})
 	fs.StringVar(&o.command, "command", "make bench", "the command to print in the report as the way to reproduce it")
 	if err := fs.Parse(args); err != nil {
 		return o, err

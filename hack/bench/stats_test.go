@@ -95,9 +95,12 @@ func TestRunSchemaInlinesReferences(t *testing.T) {
 }
 
 func TestParseFlags(t *testing.T) {
-	o, err := parseFlags([]string{"-quick", "-sizes=200,1000"})
+	o, err := parseFlags([]string{"-quick", "-sizes=200,1000", "-server-arg=--v=4", "-server-arg=--a=b"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(o.serverArgs) != 2 || o.serverArgs[1] != "--a=b" {
+		t.Errorf("server args %q", o.serverArgs)
 	}
 	if !o.quick || o.ops != defaultOptions(true).ops || len(o.sizes) != 2 || o.sizes[1] != 1000 {
 		t.Errorf("options %+v", o)
