@@ -4,12 +4,13 @@
 # make verify  gofmt, vet, lint and generated code are clean
 # make update  regenerate code
 # make run     a complete local control plane; prints the KUBECONFIG to use
-# make bench   storage benchmarks
+# make bench   this server against CRDs on etcd and raw MySQL (QUICK=1: a few minutes)
+# make bench-storage  the storage engine's own benchmarks
 
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test test-unit verify update run bench clean
+.PHONY: all build test test-unit verify update run bench bench-storage clean
 
 all: build
 
@@ -29,7 +30,15 @@ update:
 run:
 	hack/run-local.sh
 
+# The full run writes docs/performance.md and docs/img/; QUICK=1 writes to .local/bench-quick.
+# BENCH_ARGS adds flags (go run ./hack/bench -help lists them).
+BENCH_QUICK := $(if $(filter 1 true yes,$(QUICK)),-quick,)
 bench:
+	hack/ensure-mariadb.sh >&2
+	PIPELINES_CONTROLPLANE_BIN="$$(hack/build-controlplane.sh | tail -n 1)" \
+		$(GO) run ./hack/bench $(BENCH_QUICK) -command="make bench$(if $(BENCH_QUICK), QUICK=1,)$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)',)" $(BENCH_ARGS)
+
+bench-storage:
 	$(GO) test -run '^$$' -bench . -benchtime=2s ./pkg/storage/mysql/
 
 clean:
