@@ -84,7 +84,10 @@ func BulkLoad(ctx context.Context, db *sql.DB, t Table, objs []BulkObject) (int6
 	for _, c := range t.Columns {
 		cols = append(cols, c.Name)
 	}
-	rowTuple := "(" + placeholders(2+len(cols)) + ")"
+	// Tuples repeated in place, not through a helper, so that TestSQLTextFromConstantsAndConfigOnly
+	// can follow every part of the text to a constant.
+	const logTuple = "(?, ?, 1, 0, 0, ?), "
+	rowTuple := "(" + placeholders(2+len(cols)) + "), "
 	rowPrefix := "INSERT INTO " + t.Name + " (" + strings.Join(append([]string{"k", "revision"}, cols...), ", ") + ") VALUES "
 	logPrefix := "INSERT INTO " + logTable + " (id, k, created, deleted, prev_revision, value) VALUES "
 	for start := 0; start < len(objs); start += bulkBatch {
@@ -99,10 +102,10 @@ func BulkLoad(ctx context.Context, db *sql.DB, t Table, objs []BulkObject) (int6
 				rowArgs = append(rowArgs, v)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, logPrefix+repeatTuple("(?, ?, 1, 0, 0, ?)", len(batch)), logArgs...); err != nil {
+		if _, err := tx.ExecContext(ctx, logPrefix+strings.TrimSuffix(strings.Repeat(logTuple, len(batch)), ", "), logArgs...); err != nil {
 			return 0, fmt.Errorf("inserting into the change log: %w", translate(err))
 		}
-		if _, err := tx.ExecContext(ctx, rowPrefix+repeatTuple(rowTuple, len(batch)), rowArgs...); err != nil {
+		if _, err := tx.ExecContext(ctx, rowPrefix+strings.TrimSuffix(strings.Repeat(rowTuple, len(batch)), ", "), rowArgs...); err != nil {
 			return 0, fmt.Errorf("inserting into %s: %w", t.Name, translate(err))
 		}
 	}
@@ -110,8 +113,4 @@ func BulkLoad(ctx context.Context, db *sql.DB, t Table, objs []BulkObject) (int6
 		return 0, fmt.Errorf("committing the bulk load: %w", translate(err))
 	}
 	return rev, nil
-}
-
-func repeatTuple(tuple string, n int) string {
-	return strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ")
 }
