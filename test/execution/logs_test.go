@@ -18,8 +18,10 @@ package execution
 
 import (
 	"bufio"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -32,20 +34,22 @@ import (
 // stand-in that serves logs the test wrote); bob may not.
 func TestRunLogs(t *testing.T) {
 	setup(t)
+	// alice's own namespace, so names of their own for each run of the test.
 	const ns = "team-a"
+	name := fmt.Sprintf("logs-%x", time.Now().UnixNano()&0xffffffff)
 	alice := clientFor(t, "alice")
-	fixture(t, alice, ns, "logs", twoSteps)
-	if _, err := alice.PipelinesV1beta1().Runs(ns).Create(t.Context(), newRun("logs", "logs"), metav1.CreateOptions{}); err != nil {
+	fixture(t, alice, ns, name, twoSteps)
+	if _, err := alice.PipelinesV1beta1().Runs(ns).Create(t.Context(), newRun(name, name), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	wf, err := argo.Wait(t.Context(), ns, "logs", defaultWait)
+	wf, err := argo.Wait(t.Context(), ns, name, defaultWait)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := argo.Run(t.Context(), ns, "logs"); err != nil {
+	if err := argo.Run(t.Context(), ns, name); err != nil {
 		t.Fatal(err)
 	}
-	waitRun(t, alice, ns, "logs", "Running", inPhase(v1beta1.RunPhaseRunning))
+	waitRun(t, alice, ns, name, "Running", inPhase(v1beta1.RunPhaseRunning))
 	pods, err := env.ControlPlane().Client().CoreV1().Pods(ns).List(t.Context(),
 		metav1.ListOptions{LabelSelector: argodriver.WorkflowLabel + "=" + wf.GetName()})
 	if err != nil {
@@ -59,7 +63,7 @@ func TestRunLogs(t *testing.T) {
 		node.Append(ns, p.Name, argodriver.MainContainer, step+" line 1", step+" line 2", step+" line 3")
 	}
 
-	path := "/apis/pipelines.kubeflow.org/v1beta1/namespaces/" + ns + "/runs/logs/log"
+	path := "/apis/pipelines.kubeflow.org/v1beta1/namespaces/" + ns + "/runs/" + name + "/log"
 	out, stderr, err := env.Kubectl(t.Context(), "alice", "get", "--raw", path+"?step=say")
 	if err != nil {
 		t.Fatalf("alice reading the log of step say: %v\n%s", err, stderr)
@@ -87,7 +91,7 @@ func TestRunLogs(t *testing.T) {
 	}
 
 	// follow=true streams lines as the step writes them, until its container exits.
-	stream, err := alice.PipelinesV1beta1().RESTClient().Get().Namespace(ns).Resource("runs").Name("logs").
+	stream, err := alice.PipelinesV1beta1().RESTClient().Get().Namespace(ns).Resource("runs").Name(name).
 		SubResource("log").Param("step", "say").Param("follow", "true").Stream(t.Context())
 	if err != nil {
 		t.Fatal(err)
