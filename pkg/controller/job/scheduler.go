@@ -49,6 +49,7 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	runexecutor "github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/run"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/worker"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 	pipelinesinformers "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/informers/externalversions/pipelines/v1beta1"
 	pipelineslisters "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/listers/pipelines/v1beta1"
@@ -159,39 +160,8 @@ func (s *Scheduler) Run(ctx context.Context, workers int) {
 		return
 	}
 	logger.Info("Scheduling jobs", "workers", workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for s.processNext(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	s.queue.ShutDown()
-	wg.Wait()
+	worker.Run(ctx, s.queue, workers, s.clock, s.sync, reconcileDuration, "job")
 	logger.Info("Stopped scheduling jobs")
-}
-
-func (s *Scheduler) processNext(ctx context.Context) bool {
-	key, quit := s.queue.Get()
-	if quit {
-		return false
-	}
-	defer s.queue.Done(key)
-	start := s.clock.Now()
-	err := s.sync(ctx, key)
-	result := "success"
-	if err != nil {
-		result = "error"
-	}
-	reconcileDuration.WithLabelValues(result).Observe(s.clock.Since(start).Seconds())
-	if err == nil {
-		s.queue.Forget(key)
-		return true
-	}
-	klog.FromContext(ctx).Error(err, "Scheduling job failed; will retry", "job", klog.KRef(key.Namespace, key.Name))
-	s.queue.AddRateLimited(key)
-	return true
 }
 
 // sync creates a job's due runs, records them in its status and queues the job again

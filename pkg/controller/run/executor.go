@@ -45,7 +45,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -66,6 +65,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/worker"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 	pipelinesinformers "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/informers/externalversions/pipelines/v1beta1"
 	pipelineslisters "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/listers/pipelines/v1beta1"
@@ -180,16 +180,7 @@ func (e *Executor) Run(ctx context.Context, workers int) {
 	}
 
 	logger.Info("Executing runs", "workers", workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for e.processNext(ctx) {
-			}
-		})
-	}
-	<-ctx.Done()
-	e.queue.ShutDown()
-	wg.Wait()
+	worker.Run(ctx, e.queue, workers, e.clock, e.sync, reconcileDuration, "run")
 	logger.Info("Stopped executing runs")
 }
 
@@ -213,28 +204,6 @@ func (e *Executor) waitForWorkflowAPI(ctx context.Context) error {
 		}
 		return false, nil
 	})
-}
-
-func (e *Executor) processNext(ctx context.Context) bool {
-	key, quit := e.queue.Get()
-	if quit {
-		return false
-	}
-	defer e.queue.Done(key)
-	start := e.clock.Now()
-	err := e.sync(ctx, key)
-	result := "success"
-	if err != nil {
-		result = "error"
-	}
-	reconcileDuration.WithLabelValues(result).Observe(e.clock.Since(start).Seconds())
-	if err == nil {
-		e.queue.Forget(key)
-		return true
-	}
-	klog.FromContext(ctx).Error(err, "Executing run failed; will retry", "run", klog.KRef(key.Namespace, key.Name))
-	e.queue.AddRateLimited(key)
-	return true
 }
 
 // sync brings one run and its workflow in line.
