@@ -14,9 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"hash/fnv"
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -76,38 +74,16 @@ func setup(t *testing.T) *framework.Environment {
 	return env
 }
 
-// clientFor returns the generated clientset for a context of the environment's kubeconfig:
-// admin, alice or bob.
+// clientFor returns the generated clientset of admin, alice or bob.
 func clientFor(t *testing.T, user string) versioned.Interface {
 	t.Helper()
-	cfg, err := env.RESTConfig(user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := versioned.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return env.Client(t, user)
 }
 
-var unsafeNameChars = regexp.MustCompile(`[^a-z0-9-]+`)
-
-// newNamespace creates a namespace for one test. Namespaces are not deleted: without a
-// controller-manager they would stay Terminating, and the environment goes away anyway.
+// newNamespace creates a namespace for one test.
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	h := fnv.New32a()
-	_, _ = fmt.Fprintf(h, "%s %d", t.Name(), time.Now().UnixNano())
-	base := strings.Trim(unsafeNameChars.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
-	if len(base) > 40 {
-		base = base[:40]
-	}
-	name := fmt.Sprintf("e2e-%s-%08x", base, h.Sum32())
-	if err := env.ControlPlane().EnsureNamespace(t.Context(), name); err != nil {
-		t.Fatal(err)
-	}
-	return name
+	return env.NewNamespace(t, "e2e")
 }
 
 // kubectl runs kubectl as user (admin when empty) with stdin and fails the test if it fails.

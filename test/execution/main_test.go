@@ -24,11 +24,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -130,32 +127,16 @@ func setup(t *testing.T) *framework.Environment {
 	return env
 }
 
-// clientFor returns the clientset of a user of the environment: admin, alice or bob.
+// clientFor returns the generated clientset of admin, alice or bob.
 func clientFor(t *testing.T, user string) versioned.Interface {
 	t.Helper()
-	cfg, err := env.RESTConfig(user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return versioned.NewForConfigOrDie(cfg)
+	return env.Client(t, user)
 }
-
-var unsafeNameChars = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // newNamespace creates a namespace for one test.
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	h := fnv.New32a()
-	_, _ = fmt.Fprintf(h, "%s %d", t.Name(), time.Now().UnixNano())
-	base := strings.Trim(unsafeNameChars.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
-	if len(base) > 40 {
-		base = base[:40]
-	}
-	name := fmt.Sprintf("x-%s-%08x", base, h.Sum32())
-	if err := env.ControlPlane().EnsureNamespace(t.Context(), name); err != nil {
-		t.Fatal(err)
-	}
-	return name
+	return env.NewNamespace(t, "x")
 }
 
 // twoSteps is a pipeline as the KFP v1 SDK compiles one: a DAG of two tasks and a
