@@ -172,6 +172,13 @@ func TestRunFollowsItsWorkflow(t *testing.T) {
 	if got.Status.Phase != v1beta1.RunPhasePending || got.Status.Attempts != 1 || got.Status.WorkflowName != "r" {
 		t.Errorf("after the workflow was created: phase %q, attempts %d, workflow %q", got.Status.Phase, got.Status.Attempts, got.Status.WorkflowName)
 	}
+	exp, err := c.PipelinesV1beta1().Experiments(ns).Get(t.Context(), "p", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := exp.Status.LastRunCreatedAt; last == nil || !last.Equal(&got.CreationTimestamp) {
+		t.Errorf("experiment's lastRunCreatedAt %v, want the run's creation %v", last, got.CreationTimestamp)
+	}
 	wf, err := argo.Wait(t.Context(), ns, "r", defaultWait)
 	if err != nil {
 		t.Fatal(err)

@@ -59,6 +59,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -301,6 +302,11 @@ func (e *Executor) start(ctx context.Context, run *v1beta1.Run, attempt int32) e
 	if err != nil {
 		return err
 	}
+	if attempt == 1 {
+		if err := e.recordOnExperiment(ctx, run); err != nil {
+			return err
+		}
+	}
 	wfStatus, err := readStatus(wf)
 	if err != nil {
 		return err
@@ -312,6 +318,29 @@ func (e *Executor) start(ctx context.Context, run *v1beta1.Run, attempt int32) e
 		e.setRetried(run, &st, metav1.ConditionFalse, "Retried", fmt.Sprintf("attempt %d is workflow %s", attempt, wf.GetName()))
 	}
 	return e.updateStatus(ctx, run, &st)
+}
+
+// recordOnExperiment sets the experiment's status.lastRunCreatedAt to the run's
+// creation, unless it records a later run. Here rather than at create, so that creating
+// a run does not also write its experiment; an experiment deleted since is no error.
+func (e *Executor) recordOnExperiment(ctx context.Context, run *v1beta1.Run) error {
+	experiments := e.client.PipelinesV1beta1().Experiments(run.Namespace)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		exp, err := experiments.Get(ctx, run.Spec.ExperimentName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if last := exp.Status.LastRunCreatedAt; last != nil && !last.Before(&run.CreationTimestamp) {
+			return nil
+		}
+		exp.Status.LastRunCreatedAt = run.CreationTimestamp.DeepCopy()
+		_, err = experiments.UpdateStatus(ctx, exp, metav1.UpdateOptions{FieldManager: FieldManager})
+		return err
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("recording run %s on experiment %s: %w", run.Name, run.Spec.ExperimentName, err)
+	}
+	return nil
 }
 
 // retry carries out the given attempt of a failed run: the failed steps of its workflow
