@@ -25,6 +25,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kjson "sigs.k8s.io/json"
@@ -34,6 +35,22 @@ const (
 	// APIVersion and Kind are what a pipeline version's workflow must declare.
 	APIVersion = "argoproj.io/v1alpha1"
 	Kind       = "Workflow"
+)
+
+// Resource is Argo's Workflow resource.
+var Resource = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "workflows"}
+
+// The marks Argo's controller puts on workflows and their pods.
+const (
+	// PodWorkflowLabel names the workflow on each of its pods.
+	PodWorkflowLabel = "workflows.argoproj.io/workflow"
+	// NodeNameAnnotation names the workflow node (the step) a pod runs.
+	NodeNameAnnotation = "workflows.argoproj.io/node-name"
+	// CompletedLabel is "true" on a workflow Argo has finished.
+	CompletedLabel = "workflows.argoproj.io/completed"
+	// MainContainer runs a step's own command; Argo's wait and init containers are its
+	// plumbing.
+	MainContainer = "main"
 )
 
 // Workflow is the part of an Argo Workflow manifest this server reads.

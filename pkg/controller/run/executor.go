@@ -52,6 +52,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -71,6 +72,7 @@ import (
 	pipelinesinformers "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/informers/externalversions/pipelines/v1beta1"
 	pipelineslisters "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/listers/pipelines/v1beta1"
 	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
 )
 
 const (
@@ -159,9 +161,9 @@ func (e *Executor) Run(ctx context.Context, workers int) {
 	// Workflows of runs that Argo has not completed: a completed one leaves the cache (its
 	// final state is read once from kube-apiserver), so memory follows the runs in flight.
 	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(e.workflows, 0, metav1.NamespaceAll,
-		func(o *metav1.ListOptions) { o.LabelSelector = RunLabel + "," + completedLabel + "!=true" })
+		func(o *metav1.ListOptions) { o.LabelSelector = RunLabel + "," + workflow.CompletedLabel + "!=true" })
 	defer factory.Shutdown()
-	informer := factory.ForResource(WorkflowResource)
+	informer := factory.ForResource(workflow.Resource)
 	// Runs need only a workflow's status and shutdown; its templates can be large.
 	if err := informer.Informer().SetTransform(trimWorkflow); err != nil {
 		logger.Error(err, "Cannot trim cached workflows")
@@ -191,16 +193,16 @@ func (e *Executor) waitForWorkflowAPI(ctx context.Context) error {
 	logger := klog.FromContext(ctx)
 	var last string
 	return wait.PollUntilContextCancel(ctx, apiPollInterval, true, func(ctx context.Context) (bool, error) {
-		_, err := e.workflows.Resource(WorkflowResource).List(ctx, metav1.ListOptions{Limit: 1})
+		_, err := e.workflows.Resource(workflow.Resource).List(ctx, metav1.ListOptions{Limit: 1})
 		if err == nil {
 			return true, nil
 		}
 		if msg := err.Error(); msg != last {
 			last = msg
 			if apierrors.IsNotFound(err) {
-				logger.Info("Argo Workflows is not installed: runs stay Pending until its Workflow CRD is", "resource", WorkflowResource)
+				logger.Info("Argo Workflows is not installed: runs stay Pending until its Workflow CRD is", "resource", workflow.Resource)
 			} else {
-				logger.Error(err, "Cannot list Argo Workflows: runs stay Pending", "resource", WorkflowResource)
+				logger.Error(err, "Cannot list Argo Workflows: runs stay Pending", "resource", workflow.Resource)
 			}
 		}
 		return false, nil
@@ -278,7 +280,7 @@ func (e *Executor) workflow(ctx context.Context, run *v1beta1.Run) (*unstructure
 	if !apierrors.IsNotFound(err) || Finished(run.Status.Phase) {
 		return nil, err
 	}
-	return e.workflows.Resource(WorkflowResource).Namespace(run.Namespace).Get(ctx, run.Status.WorkflowName, metav1.GetOptions{})
+	return e.workflows.Resource(workflow.Resource).Namespace(run.Namespace).Get(ctx, run.Status.WorkflowName, metav1.GetOptions{})
 }
 
 // start creates, or adopts, the workflow of an attempt and records it in the run's
@@ -349,7 +351,7 @@ func (e *Executor) retry(ctx context.Context, run *v1beta1.Run, attempt int32) e
 	if run.Status.WorkflowName == "" {
 		return e.start(ctx, run, attempt)
 	}
-	client := e.workflows.Resource(WorkflowResource).Namespace(run.Namespace)
+	client := e.workflows.Resource(workflow.Resource).Namespace(run.Namespace)
 	// The cache holds trimmed workflows; the update needs all of it.
 	wf, err := client.Get(ctx, run.Status.WorkflowName, metav1.GetOptions{})
 	switch {
@@ -386,19 +388,22 @@ func (e *Executor) retry(ctx context.Context, run *v1beta1.Run, attempt int32) e
 	return e.updateStatus(ctx, run, &st)
 }
 
+// podResource is the core Pod resource, deleted through the dynamic client.
+var podResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+
 // deleteStepPods deletes the pods of the given nodes of a workflow.
 func (e *Executor) deleteStepPods(ctx context.Context, wf *unstructured.Unstructured, nodes []string) error {
 	if len(nodes) == 0 {
 		return nil
 	}
 	pods := e.workflows.Resource(podResource).Namespace(wf.GetNamespace())
-	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: WorkflowPodLabel + "=" + wf.GetName()})
+	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: workflow.PodWorkflowLabel + "=" + wf.GetName()})
 	if err != nil {
 		return fmt.Errorf("listing the pods of workflow %s/%s: %w", wf.GetNamespace(), wf.GetName(), err)
 	}
 	rerun := sets.New(nodes...)
 	for _, p := range list.Items {
-		if !rerun.Has(p.GetAnnotations()[NodeNameAnnotation]) {
+		if !rerun.Has(p.GetAnnotations()[workflow.NodeNameAnnotation]) {
 			continue
 		}
 		err := pods.Delete(ctx, p.GetName(), metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: ptr.To(p.GetUID())}})
@@ -452,7 +457,7 @@ func (e *Executor) ensureWorkflow(ctx context.Context, run *v1beta1.Run, attempt
 	if err != nil {
 		return nil, permanent("pipeline version %s/%s: %v", ns, version.Name, err)
 	}
-	client := e.workflows.Resource(WorkflowResource).Namespace(run.Namespace)
+	client := e.workflows.Resource(workflow.Resource).Namespace(run.Namespace)
 	created, err := client.Create(ctx, wf, metav1.CreateOptions{FieldManager: FieldManager})
 	switch {
 	case err == nil:
@@ -485,7 +490,7 @@ func (e *Executor) shutdown(ctx context.Context, wf *unstructured.Unstructured) 
 	if s, _, _ := unstructured.NestedString(wf.Object, "spec", "shutdown"); s == "Terminate" {
 		return nil
 	}
-	_, err := e.workflows.Resource(WorkflowResource).Namespace(wf.GetNamespace()).Patch(ctx, wf.GetName(),
+	_, err := e.workflows.Resource(workflow.Resource).Namespace(wf.GetNamespace()).Patch(ctx, wf.GetName(),
 		types.MergePatchType, []byte(`{"spec":{"shutdown":"Terminate"}}`), metav1.PatchOptions{FieldManager: FieldManager})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("terminating workflow %s/%s: %w", wf.GetNamespace(), wf.GetName(), err)

@@ -22,21 +22,10 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
-)
 
-const (
-	// completedLabel is the label Argo puts on a workflow it finished.
-	completedLabel = "workflows.argoproj.io/completed"
-	// NodeNameAnnotation names the workflow node a pod runs.
-	NodeNameAnnotation = "workflows.argoproj.io/node-name"
-	// WorkflowPodLabel names the workflow on its pods.
-	WorkflowPodLabel = "workflows.argoproj.io/workflow"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
 )
-
-// podResource is the core Pod resource, deleted through the dynamic client.
-var podResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 
 // groupNodeTypes are the nodes that group steps; a retry runs them again rather than
 // dropping them, so that Argo re-enters them.
@@ -87,7 +76,7 @@ func RetryFailedSteps(wf *unstructured.Unstructured, attempt int32) ([]string, e
 		delete(spec, "shutdown")
 	}
 	labels := wf.GetLabels()
-	delete(labels, completedLabel)
+	delete(labels, workflow.CompletedLabel)
 	wf.SetLabels(labels)
 	annotations := wf.GetAnnotations()
 	if annotations == nil {

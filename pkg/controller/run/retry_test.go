@@ -23,6 +23,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
 )
 
 // failed is a workflow as Argo leaves one whose step "train" failed after "prepare"
@@ -78,7 +80,7 @@ func TestRetryFailedSteps(t *testing.T) {
 	if status["phase"] != "Running" || status["message"] != nil || status["finishedAt"] != nil || status["startedAt"] == nil {
 		t.Errorf("status %v: want Running, without message and finishedAt, with startedAt", status)
 	}
-	if _, ok := wf.GetLabels()[completedLabel]; ok {
+	if _, ok := wf.GetLabels()[workflow.CompletedLabel]; ok {
 		t.Errorf("the completed label was kept")
 	}
 	if wf.GetAnnotations()[AttemptAnnotation] != "2" {

@@ -24,7 +24,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 
@@ -39,9 +38,6 @@ const (
 	// one more for each retry.
 	AttemptAnnotation = "pipelines.kubeflow.org/attempt"
 )
-
-// WorkflowResource is Argo's Workflow resource.
-var WorkflowResource = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "workflows"}
 
 // WorkflowName is the name of the workflow created for the given attempt of a run (a
 // retry reuses the run's workflow while it exists).

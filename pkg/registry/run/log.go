@@ -34,15 +34,7 @@ import (
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
-)
-
-// Argo's marks on the pods of a workflow.
-const (
-	workflowLabel      = "workflows.argoproj.io/workflow"
-	nodeNameAnnotation = "workflows.argoproj.io/node-name"
-	// mainContainer runs the step's own command; Argo's wait and init containers are
-	// its plumbing.
-	mainContainer = "main"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
 )
 
 // LogREST serves runs/log: the logs of the pods of the run's workflow. The caller was
@@ -93,7 +85,7 @@ func (r *LogREST) Get(ctx context.Context, name string, options runtime.Object) 
 	}
 	ns, _ := genericapirequest.NamespaceFrom(ctx)
 	pods, err := r.pods.Pods(ns).List(ctx, metav1.ListOptions{
-		LabelSelector: labels.SelectorFromSet(labels.Set{workflowLabel: run.Status.WorkflowName}).String()})
+		LabelSelector: labels.SelectorFromSet(labels.Set{workflow.PodWorkflowLabel: run.Status.WorkflowName}).String()})
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("listing the pods of workflow %s: %w", run.Status.WorkflowName, err))
 	}
@@ -129,7 +121,7 @@ func stepPods(pods []corev1.Pod, want string) []step {
 // stepName is the step a pod runs: the last part of Argo's node name
 // ("workflow.step" or "workflow[0].step"), else the pod's name.
 func stepName(p *corev1.Pod) string {
-	node := p.Annotations[nodeNameAnnotation]
+	node := p.Annotations[workflow.NodeNameAnnotation]
 	if node == "" {
 		return p.Name
 	}
@@ -169,7 +161,7 @@ func (s *logStream) InputStream(ctx context.Context, _, _ string) (io.ReadCloser
 
 func (s *logStream) copyStep(ctx context.Context, w io.Writer, st step) error {
 	in, err := s.pods.GetLogs(st.pod.Name, &corev1.PodLogOptions{
-		Container: mainContainer, Follow: s.opts.Follow, TailLines: s.opts.TailLines,
+		Container: workflow.MainContainer, Follow: s.opts.Follow, TailLines: s.opts.TailLines,
 	}).Stream(ctx)
 	if err != nil {
 		return fmt.Errorf("reading the log of step %s (pod %s): %w", st.name, st.pod.Name, err)
