@@ -64,14 +64,7 @@ func TestMain(m *testing.M) {
 // shows the end of the server's log when the test fails.
 func setup(t *testing.T) *framework.Environment {
 	t.Helper()
-	if envErr != nil {
-		if testing.Short() {
-			t.Skip(envErr)
-		}
-		framework.SkipOrFail(t, envErr)
-	}
-	env.DumpLogsOnFailure(t)
-	return env
+	return framework.Use(t, env, envErr)
 }
 
 // clientFor returns the generated clientset of admin, alice or bob.

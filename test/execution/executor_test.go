@@ -32,6 +32,7 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/run"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/argodriver"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
 )
@@ -224,8 +225,10 @@ func TestRunFollowsItsWorkflow(t *testing.T) {
 	}
 }
 
-// TestRunFails: a failed workflow fails the run, with Argo's message.
-func TestRunFails(t *testing.T) {
+// runningRun creates run "r" of pipeline "p" (twoSteps) in a namespace of its own and
+// waits until it runs, as Argo started its workflow.
+func runningRun(t *testing.T) (versioned.Interface, string) {
+	t.Helper()
 	setup(t)
 	ns := newNamespace(t)
 	c := clientFor(t, framework.AdminUser)
@@ -240,6 +243,12 @@ func TestRunFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRun(t, c, ns, "r", "Running", inPhase(v1beta1.RunPhaseRunning))
+	return c, ns
+}
+
+// TestRunFails: a failed workflow fails the run, with Argo's message.
+func TestRunFails(t *testing.T) {
+	c, ns := runningRun(t)
 	if err := argo.Finish(t.Context(), ns, "r", "Failed", "child 'say' failed"); err != nil {
 		t.Fatal(err)
 	}
@@ -252,20 +261,7 @@ func TestRunFails(t *testing.T) {
 // TestTerminate: terminate mid-run shuts the workflow down; the run goes Canceling, then
 // Canceled once Argo stopped it.
 func TestTerminate(t *testing.T) {
-	setup(t)
-	ns := newNamespace(t)
-	c := clientFor(t, framework.AdminUser)
-	fixture(t, c, ns, "p", twoSteps)
-	if _, err := c.PipelinesV1beta1().Runs(ns).Create(t.Context(), newRun("r", "p"), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := argo.Wait(t.Context(), ns, "r", defaultWait); err != nil {
-		t.Fatal(err)
-	}
-	if err := argo.Run(t.Context(), ns, "r"); err != nil {
-		t.Fatal(err)
-	}
-	waitRun(t, c, ns, "r", "Running", inPhase(v1beta1.RunPhaseRunning))
+	c, ns := runningRun(t)
 	if err := action(t.Context(), c, ns, "runs", "r", "terminate"); err != nil {
 		t.Fatal(err)
 	}
@@ -290,19 +286,7 @@ func TestTerminate(t *testing.T) {
 // TestRetry: retry of a failed run runs its failed step again in the same workflow, as
 // Kubeflow Pipelines does, keeping the step that succeeded; the second attempt succeeds.
 func TestRetry(t *testing.T) {
-	setup(t)
-	ns := newNamespace(t)
-	c := clientFor(t, framework.AdminUser)
-	fixture(t, c, ns, "p", twoSteps)
-	if _, err := c.PipelinesV1beta1().Runs(ns).Create(t.Context(), newRun("r", "p"), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := argo.Wait(t.Context(), ns, "r", defaultWait); err != nil {
-		t.Fatal(err)
-	}
-	if err := argo.Run(t.Context(), ns, "r"); err != nil {
-		t.Fatal(err)
-	}
+	c, ns := runningRun(t)
 	if err := argo.FailStep(t.Context(), ns, "r", "again", "out of memory"); err != nil {
 		t.Fatal(err)
 	}

@@ -117,14 +117,7 @@ func start(crd string) error {
 // setup returns the environment, or skips or fails the test when it did not start.
 func setup(t *testing.T) *framework.Environment {
 	t.Helper()
-	if envErr != nil {
-		if testing.Short() {
-			t.Skip(envErr)
-		}
-		framework.SkipOrFail(t, envErr)
-	}
-	env.DumpLogsOnFailure(t)
-	return env
+	return framework.Use(t, env, envErr)
 }
 
 // clientFor returns the generated clientset of admin, alice or bob.

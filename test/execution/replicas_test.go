@@ -189,12 +189,7 @@ func TestMetrics(t *testing.T) {
 	if _, err := c.PipelinesV1beta1().Jobs(ns).Create(t.Context(), newJob("j", "p", 1, 1, false), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() error {
-		if n := len(scheduledTimes(t, c, ns, "j")); n < 1 {
-			return fmt.Errorf("no run yet")
-		}
-		return nil
-	})
+	waitForRuns(t, c, ns, "j", 1)
 	if err := action(t.Context(), c, ns, "jobs", "j", "disable"); err != nil {
 		t.Fatal(err)
 	}

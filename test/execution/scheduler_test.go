@@ -103,17 +103,38 @@ func finishRuns(ctx context.Context, t *testing.T, ns string, took time.Duration
 	}
 }
 
-// TestJobMaxConcurrency: a job every second with maxConcurrency 1, whose runs take a
-// second each, never has two active runs; each run is created only after the one before
-// it ended.
-func TestJobMaxConcurrency(t *testing.T) {
+// jobFixture makes a namespace with pipeline "p" (twoSteps) in which Argo finishes every
+// workflow took after it appears, until the test ends.
+func jobFixture(t *testing.T, took time.Duration) (versioned.Interface, string) {
+	t.Helper()
 	setup(t)
 	ns := newNamespace(t)
 	c := clientFor(t, framework.AdminUser)
 	fixture(t, c, ns, "p", twoSteps)
 	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	go finishRuns(ctx, t, ns, took)
+	return c, ns
+}
+
+// waitForRuns waits until the job has created at least n runs.
+func waitForRuns(t *testing.T, c versioned.Interface, ns, jobName string, n int) {
+	t.Helper()
+	eventually(t, func() error {
+		if got := len(scheduledTimes(t, c, ns, jobName)); got < n {
+			return fmt.Errorf("%d runs of job %s, want %d", got, jobName, n)
+		}
+		return nil
+	})
+}
+
+// TestJobMaxConcurrency: a job every second with maxConcurrency 1, whose runs take a
+// second each, never has two active runs; each run is created only after the one before
+// it ended.
+func TestJobMaxConcurrency(t *testing.T) {
+	c, ns := jobFixture(t, time.Second)
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	go finishRuns(ctx, t, ns, time.Second)
 
 	w, err := c.PipelinesV1beta1().Runs(ns).Watch(ctx, metav1.ListOptions{LabelSelector: job.JobLabel + "=every-second"})
 	if err != nil {
@@ -167,23 +188,13 @@ func TestJobMaxConcurrency(t *testing.T) {
 // returns the scheduled times of its runs once it created one more after the pause.
 func pauseAndResume(t *testing.T, noCatchup bool) (times []int64, pausedFrom, pausedTo int64) {
 	t.Helper()
-	ns := newNamespace(t)
-	c := clientFor(t, framework.AdminUser)
-	fixture(t, c, ns, "p", twoSteps)
-	const pause = 4 * time.Second
 	// Runs end at once, so that maxConcurrency does not hold the job back.
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go finishRuns(ctx, t, ns, 0)
+	c, ns := jobFixture(t, 0)
+	const pause = 4 * time.Second
 	if _, err := c.PipelinesV1beta1().Jobs(ns).Create(t.Context(), newJob("j", "p", 1, 10, noCatchup), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() error {
-		if n := len(scheduledTimes(t, c, ns, "j")); n < 2 {
-			return fmt.Errorf("%d runs, want 2", n)
-		}
-		return nil
-	})
+	waitForRuns(t, c, ns, "j", 2)
 	if err := action(t.Context(), c, ns, "jobs", "j", "disable"); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +230,6 @@ func pauseAndResume(t *testing.T, noCatchup bool) (times []int64, pausedFrom, pa
 // TestJobCatchesUp: with noCatchup false a job that was paused creates a run for every
 // time it missed.
 func TestJobCatchesUp(t *testing.T) {
-	setup(t)
 	times, from, to := pauseAndResume(t, false)
 	for i := 1; i < len(times); i++ {
 		if times[i] != times[i-1]+1 {
@@ -230,7 +240,6 @@ func TestJobCatchesUp(t *testing.T) {
 
 // TestJobNoCatchup: with noCatchup true a paused job skips what it missed.
 func TestJobNoCatchup(t *testing.T) {
-	setup(t)
 	times, from, to := pauseAndResume(t, true)
 	skipped := 0
 	for i := 1; i < len(times); i++ {
@@ -243,13 +252,7 @@ func TestJobNoCatchup(t *testing.T) {
 
 // TestJobEndTime: no run is due after the end time.
 func TestJobEndTime(t *testing.T) {
-	setup(t)
-	ns := newNamespace(t)
-	c := clientFor(t, framework.AdminUser)
-	fixture(t, c, ns, "p", twoSteps)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go finishRuns(ctx, t, ns, 0)
+	c, ns := jobFixture(t, 0)
 	end := time.Now().Add(2 * time.Second).Truncate(time.Second)
 	j := newJob("ends", "p", 1, 10, false)
 	j.Spec.Schedule.EndTime = &metav1.Time{Time: end}
@@ -277,22 +280,11 @@ func TestJobEndTime(t *testing.T) {
 // TestJobRunsAreNotCreatedTwice: the scheduler and the executor together, through a
 // server restart: every scheduled time has exactly one run (names are deterministic).
 func TestJobRunsAreNotCreatedTwice(t *testing.T) {
-	setup(t)
-	ns := newNamespace(t)
-	c := clientFor(t, framework.AdminUser)
-	fixture(t, c, ns, "p", twoSteps)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go finishRuns(ctx, t, ns, 0)
+	c, ns := jobFixture(t, 0)
 	if _, err := c.PipelinesV1beta1().Jobs(ns).Create(t.Context(), newJob("j", "p", 1, 10, false), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() error {
-		if n := len(scheduledTimes(t, c, ns, "j")); n < 2 {
-			return fmt.Errorf("%d runs, want 2", n)
-		}
-		return nil
-	})
+	waitForRuns(t, c, ns, "j", 2)
 	if err := env.RestartServer(t.Context(), framework.Kill); err != nil {
 		t.Fatal(err)
 	}

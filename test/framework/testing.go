@@ -47,6 +47,21 @@ func SkipOrFail(tb testing.TB, err error) {
 	tb.Fatalf("environment not started: %v", err)
 }
 
+// Use returns env, the environment a package started in TestMain, to a test, or ends
+// the test when it did not start (startErr): a skip under -short, else as SkipOrFail
+// says. The test dumps the environment's log problems if it fails.
+func Use(tb testing.TB, env *Environment, startErr error) *Environment {
+	tb.Helper()
+	if startErr != nil {
+		if testing.Short() {
+			tb.Skip(startErr)
+		}
+		SkipOrFail(tb, startErr)
+	}
+	env.DumpLogsOnFailure(tb)
+	return env
+}
+
 // DumpLogsOnFailure registers a cleanup that prints the last warnings and errors of the
 // server, MariaDB and kube-apiserver if tb failed.
 func (e *Environment) DumpLogsOnFailure(tb testing.TB) {
