@@ -6,6 +6,8 @@ set -o errexit -o nounset -o pipefail
 SCRIPT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "${SCRIPT_ROOT}"
 THIS_PKG="$(go list -m)"
+# go list names the module's directory only once it is in the module cache.
+go mod download k8s.io/code-generator
 CODEGEN_PKG="${CODEGEN_PKG:-$(go list -m -f '{{.Dir}}' k8s.io/code-generator)}"
 BOILERPLATE="${SCRIPT_ROOT}/hack/boilerplate.go.txt"
 
