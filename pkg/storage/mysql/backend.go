@@ -45,6 +45,25 @@ type Backend struct {
 
 	compactMu  sync.Mutex
 	compactRev int64 // highest compaction revision this process has seen
+
+	// logIDStep is the distance between the ids of one multi-row insert's rows when the
+	// server hands them out consecutively; 0 when it may not (see batchRevisions).
+	logIDStep int64
+}
+
+// autoIncrementStep is the step between the AUTO_INCREMENT ids of one multi-row INSERT,
+// or 0 if they may not be evenly spaced. InnoDB spaces them evenly, by
+// auto_increment_increment (a Galera cluster's size, say), in its "traditional" and
+// "consecutive" lock modes (0 and 1; MariaDB's default is 1); in "interleaved" mode (2,
+// MySQL 8's default), and on servers without the setting, other inserts' ids may come
+// between.
+func autoIncrementStep(ctx context.Context, d *dialect) int64 {
+	var mode, step int64
+	if err := d.queryRow(ctx, nil, stmtAutoIncrement, nil, &mode, &step); err != nil || mode > 1 || step < 1 {
+		klog.V(2).InfoS("Change-log ids of batched creates are read back", "lockMode", mode, "step", step, "err", err)
+		return 0
+	}
+	return step
 }
 
 // NewBackend connects, applies migrations, establishes the change-log tail's position
@@ -89,6 +108,7 @@ func NewBackend(ctx context.Context, cfg Config) (*Backend, error) {
 		db.Close()
 		return nil, err
 	}
+	b.logIDStep = autoIncrementStep(ctx, b.d)
 	b.tail = newTail(b, cfg.PollInterval)
 	if err := b.tail.establish(ctx); err != nil {
 		db.Close()

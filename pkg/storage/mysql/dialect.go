@@ -63,7 +63,9 @@ var (
 			" p ON p.id = l.prev_revision WHERE l.id > ? AND l.id <= ? AND l.k >= ? AND l.k < ? ORDER BY l.id LIMIT ?"}
 	stmtChangesAfter = statement{"changes_after",
 		"SELECT k, prev_revision FROM " + logTable + " WHERE id > ? AND k >= ? AND k < ? ORDER BY id"}
-	stmtLogValue   = statement{"log_value", "SELECT value FROM " + logTable + " WHERE id = ?"}
+	stmtLogValue = statement{"log_value", "SELECT value FROM " + logTable + " WHERE id = ?"}
+	// The ids a batch of creates was handed, found by key among the rows from its first id on.
+	stmtLogIDs     = statement{"log_ids", "SELECT id, k FROM " + logTable + " WHERE id >= ? ORDER BY id LIMIT ?"}
 	stmtSetCompact = statement{"set_compact_revision",
 		"UPDATE " + metaTable + " SET value = GREATEST(value, ?) WHERE name = 'compact_revision'"}
 	// A write whose successful commit proves that every commit visible before it is durable.
@@ -81,6 +83,8 @@ var (
 	stmtGetLock     = statement{"get_lock", "SELECT GET_LOCK(?, ?)"}
 	stmtReleaseLock = statement{"release_lock", "SELECT RELEASE_LOCK(?)"}
 	stmtPing        = statement{"ping", "SELECT 1"}
+	// How the server hands out AUTO_INCREMENT ids; see autoIncrementStep.
+	stmtAutoIncrement = statement{"auto_increment", "SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment"}
 )
 
 // tableStatements are the statements on one resource table.
@@ -88,18 +92,48 @@ type tableStatements struct {
 	insert, setRevision, update, delete, get, count, stats, expired statement
 	// listPrefix is completed by list() with column filters, ORDER BY and LIMIT.
 	listPrefix string
+	// batches holds the statements of a batch of creates, by batch size.
+	batches map[int]batchStatements
+}
+
+// batchStatements write n creates at once: the rows (a row that exists is left alone and
+// counts as no affected row), their change-log rows, and each row's revision.
+type batchStatements struct {
+	insertRows, insertLog, setRevisions statement
+}
+
+// batchSizes are the only sizes a batch of creates takes, so that a table needs a few
+// prepared statements per connection rather than one per possible size.
+var batchSizes = []int{2, 4, 8, 16}
+
+func newBatchStatements(t Table, n int) batchStatements {
+	insertCols := insertColumns(t)
+	row := "(?, 0" + strings.Repeat(", ?", len(insertCols)-2) + ")"
+	return batchStatements{
+		insertRows: statement{t.Name + "_insert_batch_" + strconv.Itoa(n), "INSERT INTO " + t.Name + " (" +
+			strings.Join(insertCols, ", ") + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") +
+			" ON DUPLICATE KEY UPDATE k = k"},
+		insertLog: statement{"insert_log_batch_" + strconv.Itoa(n), "INSERT INTO " + logTable +
+			" (k, created, deleted, prev_revision, value) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, 1, 0, 0, ?), ", n), ", ")},
+		setRevisions: statement{t.Name + "_set_revision_batch_" + strconv.Itoa(n), "UPDATE " + t.Name +
+			" SET revision = CASE k" + strings.Repeat(" WHEN ? THEN ?", n) + " END WHERE k IN (" + placeholders(n) + ")"},
+	}
 }
 
 func newTableStatements(t Table) tableStatements {
-	colNames := make([]string, 0, len(t.Columns))
 	sets := make([]string, 0, len(t.Columns))
 	for _, c := range t.Columns {
-		colNames = append(colNames, c.Name)
 		sets = append(sets, c.Name+" = ?")
 	}
-	insertCols := append([]string{"k", "revision", "expires_at"}, colNames...)
+	insertCols := insertColumns(t)
 	updateSets := append([]string{"revision = ?", "expires_at = ?"}, sets...)
+	batches := map[int]batchStatements{}
+	for _, n := range batchSizes {
+		batches[n] = newBatchStatements(t, n)
+	}
 	return tableStatements{
+		batches: batches,
 		insert: statement{t.Name + "_insert", "INSERT INTO " + t.Name + " (" + strings.Join(insertCols, ", ") +
 			") VALUES (" + placeholders(len(insertCols)) + ")"},
 		setRevision: statement{t.Name + "_set_revision", "UPDATE " + t.Name + " SET revision = ? WHERE k = ?"},
@@ -135,6 +169,15 @@ func (ts tableStatements) listStatement(table string, filters []Column) statemen
 	}
 	b.WriteString(" ORDER BY r.k LIMIT ?")
 	return statement{name, b.String()}
+}
+
+// insertColumns are a resource row's columns in the order the insert statements name them.
+func insertColumns(t Table) []string {
+	cols := []string{"k", "revision", "expires_at"}
+	for _, c := range t.Columns {
+		cols = append(cols, c.Name)
+	}
+	return cols
 }
 
 func placeholders(n int) string {

@@ -67,6 +67,13 @@ var (
 		Help:           "Revision below which history has been compacted.",
 		StabilityLevel: metrics.ALPHA,
 	})
+	createBatchSize = metrics.NewHistogram(&metrics.HistogramOpts{
+		Subsystem:      metricsSubsystem,
+		Name:           "create_batch_size",
+		Help:           "Creates written together in one transaction, for batches of more than one.",
+		Buckets:        []float64{2, 4, 8, 16},
+		StabilityLevel: metrics.ALPHA,
+	})
 	compactionDuration = metrics.NewHistogram(&metrics.HistogramOpts{
 		Subsystem:      metricsSubsystem,
 		Name:           "compaction_duration_seconds",
@@ -78,5 +85,5 @@ var (
 
 func init() {
 	legacyregistry.MustRegister(statementDuration, statementErrors, tailRevision, gapsFilled,
-		watchEvents, watchers, compactedRevision, compactionDuration)
+		watchEvents, watchers, compactedRevision, compactionDuration, createBatchSize)
 }

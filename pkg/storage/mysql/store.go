@@ -71,6 +71,7 @@ type store struct {
 	newListFunc    func() runtime.Object
 	getAttrs       storage.AttrFunc
 	sizeEstimation atomic.Bool
+	creates        createBatcher
 }
 
 var _ storage.Interface = (*store)(nil)
@@ -299,7 +300,7 @@ func (s *store) Create(ctx context.Context, key string, obj, out runtime.Object,
 	if err != nil {
 		return storage.NewInternalError(err)
 	}
-	rev, err := s.write(ctx, key, 0, false, stored, cols, expiry(ttl))
+	rev, err := s.create(ctx, key, stored, cols, expiry(ttl))
 	if errors.Is(err, errConflict) {
 		return storage.NewKeyExistsError(key, 0)
 	}
