@@ -133,12 +133,7 @@ func (c *createBatcher) take() []*pendingCreate {
 			eligible++
 		}
 	}
-	size := min(eligible, 1)
-	for _, n := range batchSizes {
-		if n <= eligible {
-			size = n
-		}
-	}
+	size := batchSize(eligible)
 	clear(keys)
 	var batch, rest []*pendingCreate
 	for _, p := range c.queue {
@@ -154,17 +149,23 @@ func (c *createBatcher) take() []*pendingCreate {
 	return batch
 }
 
+// batchSize is the largest batch size up to n creates: 0 for none, 1 for a create alone.
+func batchSize(n int) int {
+	size := min(n, 1)
+	for _, b := range batchSizes {
+		if b <= n {
+			size = b
+		}
+	}
+	return size
+}
+
 // writeBatch writes the creates of a batch and tells each its result. A batch that is
 // not of a batch size (its callers gave up while it was taken) goes in parts that are.
 func (s *store) writeBatch(batch []*pendingCreate) {
 	if _, ok := s.stmts.batches[len(batch)]; !ok {
 		for len(batch) > 0 {
-			size := 1
-			for _, n := range batchSizes {
-				if n <= len(batch) {
-					size = n
-				}
-			}
+			size := batchSize(len(batch))
 			if size == 1 {
 				p := batch[0]
 				p.finish(s.write(p.ctx, p.key, 0, false, p.data, p.cols, p.exp))

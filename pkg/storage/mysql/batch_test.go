@@ -228,6 +228,14 @@ func TestTakeBatch(t *testing.T) {
 	}
 }
 
+func TestBatchSize(t *testing.T) {
+	for n, want := range map[int]int{0: 0, 1: 1, 2: 2, 3: 2, 7: 4, 8: 8, 15: 8, 16: 16, 40: 16} {
+		if got := batchSize(n); got != want {
+			t.Errorf("batchSize(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
+
 func testPod(i int) *example.Pod {
 	return &example.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pod-" + strconv.Itoa(i)}}
 }
