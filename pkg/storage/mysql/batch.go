@@ -267,6 +267,8 @@ func (s *store) writeBatchOnce(ctx context.Context, batch []*pendingCreate) ([]i
 	} else if revs, err = s.batchRevisions(ctx, tx, batch, first); err != nil {
 		return nil, err
 	}
+	own := s.b.tail.handed(revs...)
+	defer own.abandon()
 	setArgs := make([]any, 0, 3*n)
 	for i, p := range batch {
 		setArgs = append(setArgs, []byte(p.key), revs[i])
@@ -284,7 +286,11 @@ func (s *store) writeBatchOnce(ctx context.Context, batch []*pendingCreate) ([]i
 	if err := tx.Commit(); err != nil {
 		return nil, &commitError{fmt.Errorf("committing revisions %v: %w", revs, translate(err))}
 	}
-	s.b.tail.poke()
+	evs := make([]*event, n)
+	for i, p := range batch {
+		evs[i] = &event{rev: revs[i], key: p.key, value: p.data, created: true}
+	}
+	own.committed(evs...)
 	return revs, nil
 }
 

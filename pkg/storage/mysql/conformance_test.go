@@ -106,21 +106,26 @@ type setupOption func(*setup)
 func withCodec(c runtime.Codec) setupOption           { return func(s *setup) { s.codec = c } }
 func withTransformer(t value.Transformer) setupOption { return func(s *setup) { s.transformer = t } }
 
-// testBackend opens a backend on a fresh database (or on dsn, when sharing one).
-func testBackend(t testing.TB, dsn string) *Backend {
+// testBackend opens a backend on a fresh database (or on dsn, when sharing one), with
+// the configuration changes given.
+func testBackend(t testing.TB, dsn string, changes ...func(*Config)) *Backend {
 	t.Helper()
 	if dsn == "" {
 		dsn = mysqltesting.SharedServer(t).NewDatabase(t)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	b, err := NewBackend(ctx, Config{
+	cfg := Config{
 		DSN:              dsn,
 		PollInterval:     20 * time.Millisecond,
 		BookmarkInterval: time.Second,
 		TTLSweepInterval: 100 * time.Millisecond,
 		Tables:           []Table{podsTable},
-	})
+	}
+	for _, change := range changes {
+		change(&cfg)
+	}
+	b, err := NewBackend(ctx, cfg)
 	if err != nil {
 		t.Fatalf("NewBackend: %v", err)
 	}

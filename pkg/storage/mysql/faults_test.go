@@ -430,9 +430,11 @@ func TestFaultsDurableAfterKill(t *testing.T) {
 // takes back commits that another replica's tail may already have read, and after the
 // restart hands their revisions to other writes. Eight writers on one Backend create
 // objects while a second Backend polls the log every millisecond, and the database is
-// killed, six times over; every event a watcher delivered must then be in the change
-// log, at its revision, with its key and object. (Without the tail's durability barrier
-// this failed in about half of the runs.)
+// killed, six times over; every event a watcher delivered, on either Backend, must then
+// be in the change log, at its revision, with its key and object. (Without the tail's
+// durability barrier this failed in about half of the runs.) The writers' own Backend
+// passes on its commits once they have returned, and must never pass on one it reads
+// in the log before then.
 func TestFaultsWatchersNeverSeeLostCommits(t *testing.T) {
 	const (
 		// Enough writers that commits queue for the redo log flush, few enough that the
@@ -450,9 +452,10 @@ func TestFaultsWatchersNeverSeeLostCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, stopWatchers := startWatchers(t, []*store{s}, from, true,
+	recs, stopWatchers := startWatchers(t, []*store{s, sw}, from, true,
 		watchSpec{name: "all", prefix: "/pods/", bookmarks: true},
-		watchSpec{name: "node-a", prefix: "/pods/", node: "node-a", bookmarks: true})
+		watchSpec{name: "node-a", prefix: "/pods/", node: "node-a", bookmarks: true},
+		watchSpec{name: "writer's", prefix: "/pods/", replica: 1, bookmarks: true})
 
 	for round := range rounds {
 		var (

@@ -246,6 +246,8 @@ func (s *store) writeOnce(ctx context.Context, key string, prevRev int64, delete
 	if err != nil {
 		return 0, err
 	}
+	own := s.b.tail.handed(id)
+	defer own.abandon()
 	var affected int64
 	switch {
 	case deleted:
@@ -264,6 +266,7 @@ func (s *store) writeOnce(ctx context.Context, key string, prevRev int64, delete
 	if err != nil {
 		_ = tx.Rollback()
 		if errors.Is(err, errConflict) {
+			own.abandon()
 			s.b.tail.fillOwn(ctx, id)
 		}
 		return 0, err
@@ -272,7 +275,13 @@ func (s *store) writeOnce(ctx context.Context, key string, prevRev int64, delete
 		// The commit may have happened; the tail settles the revision either way.
 		return 0, fmt.Errorf("committing revision %d: %w", id, translate(err))
 	}
-	s.b.tail.poke()
+	// A create's event is known; an update's or a delete's carries the previous value,
+	// which the tail reads back.
+	e := &event{rev: id}
+	if create {
+		e.key, e.value, e.created = key, data, true
+	}
+	own.committed(e)
 	return id, nil
 }
 

@@ -52,10 +52,15 @@ const (
 	// maxQueuedEvents bounds what a slow watcher may fall behind; past it the watch
 	// ends and the client resumes from its last resource version.
 	maxQueuedEvents = 100000
+	// maxOwnEvents bounds the own commits the tail keeps in memory while it waits for an
+	// older revision; past it, it reads further ones back from the log.
+	maxOwnEvents = 10000
 )
 
 // tail reads the change log in revision order and hands each event to the subscribers
-// whose keys it matches. It is the only reader of new rows in a process.
+// whose keys it matches. It is the only reader of new rows in a process. This process's
+// own creates it is told of by their writers, and hands on without reading them back
+// when they follow the resolved revision (see ownRevision).
 //
 // Revisions come from AUTO_INCREMENT, which hands out ids at insert time, not commit
 // time: id 11 can become visible before id 10. Seeing 11 while 10 is missing, the tail
@@ -75,8 +80,19 @@ type tail struct {
 	resolved int64         // every revision up to here is dispatched
 	advanced chan struct{} // closed when resolved moves
 	subs     map[*subscriber]struct{}
+	own      map[int64]*ownRevision // revisions above resolved that this process's writers hold
+	ownFull  int                    // how many of own carry their event
 	lastErr  error
 	lastOK   time.Time
+}
+
+// ownRevision is a revision one of this process's writers was handed. Until its commit
+// returns it may be visible but not durable; once it has returned, it is durable (with
+// innodb_flush_log_at_trx_commit=1, as the barrier assumes too), so the tail needs no
+// barrier for it, and when the writer says what it wrote, no read of the log either.
+type ownRevision struct {
+	committed bool
+	ev        *event // what was written, when committed and known; nil: read it from the log
 }
 
 func newTail(b *Backend, pollInterval time.Duration) *tail {
@@ -87,10 +103,74 @@ func newTail(b *Backend, pollInterval time.Duration) *tail {
 		barrierName:  "durability_barrier_" + strconv.Itoa(rand.IntN(barrierRows)),
 		advanced:     make(chan struct{}),
 		subs:         map[*subscriber]struct{}{},
+		own:          map[int64]*ownRevision{},
 	}
 }
 
-// poke makes the tail read the log now: called after every local commit.
+// handed registers revisions a writer was handed, before it commits them: the tail
+// neither dispatches them nor reads past them until the writer says, through the
+// returned ownWrite, how its commit ended.
+func (t *tail) handed(revs ...int64) *ownWrite {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, rev := range revs {
+		if rev > t.resolved {
+			t.own[rev] = &ownRevision{}
+		}
+	}
+	return &ownWrite{t: t, revs: revs}
+}
+
+// ownWrite is a writer's hold on the revisions it was handed.
+type ownWrite struct {
+	t    *tail
+	revs []int64
+	done bool
+}
+
+// committed says that the writer's commit returned, with what it wrote: one event per
+// revision.
+func (w *ownWrite) committed(evs ...*event) {
+	w.done = true
+	w.t.settled(evs...)
+}
+
+// abandon says that the write rolled back, or that its commit failed and so may or may
+// not have happened: the tail settles its revisions in the log. Once the writer has
+// said how it ended, it does nothing.
+func (w *ownWrite) abandon() {
+	if w.done {
+		return
+	}
+	w.done = true
+	w.t.mu.Lock()
+	for _, rev := range w.revs {
+		delete(w.t.own, rev)
+	}
+	w.t.mu.Unlock()
+	w.t.poke()
+}
+
+// settled records durable commits of this process. An event without a key (an update's
+// or a delete's, which carries a previous value, or a filler) is read back from the log.
+func (t *tail) settled(evs ...*event) {
+	t.mu.Lock()
+	for _, e := range evs {
+		if e.rev <= t.resolved {
+			continue
+		}
+		o := &ownRevision{committed: true}
+		if e.key != "" && t.ownFull < maxOwnEvents {
+			o.ev = e
+			t.ownFull++
+		}
+		t.own[e.rev] = o
+	}
+	t.mu.Unlock()
+	t.poke()
+}
+
+// poke makes the tail look for new revisions now: called after every local commit.
 func (t *tail) poke() {
 	select {
 	case t.wake <- struct{}{}:
@@ -188,18 +268,27 @@ func (t *tail) establish(ctx context.Context) error {
 	return nil
 }
 
-// poll reads one batch after the resolved revision and dispatches it. It reports
-// whether there may be more to read at once.
+// poll dispatches the own commits that follow the resolved revision, or else reads one
+// batch of the log after it and dispatches that. It reports whether there may be more
+// to dispatch at once.
 func (t *tail) poll(ctx context.Context) (bool, error) {
 	t.mu.Lock()
+	dispatched := t.dispatchOwnLocked()
 	from := t.resolved
+	next, ok := t.own[from+1]
 	t.mu.Unlock()
+	switch {
+	case ok && !next.committed:
+		return false, nil // its writer pokes the tail when it knows how its commit ended
+	case !ok && dispatched:
+		return false, nil // other replicas' commits, if any, are found by the next poll
+	}
 	rows, err := t.b.d.query(ctx, nil, stmtTail, from, tailBatch)
 	if err != nil {
 		return false, err
 	}
 	var evs []*event
-	next, gap, n := from+1, int64(0), 0
+	want, gap, n := from+1, int64(0), 0
 	for rows.Next() {
 		n++
 		var (
@@ -211,18 +300,36 @@ func (t *tail) poll(ctx context.Context) (bool, error) {
 			rows.Close()
 			return false, err
 		}
-		if e.rev != next {
-			gap = next
+		if e.rev != want {
+			gap = want
 			break
 		}
-		next++
+		want++
 		e.key, e.value, e.prevValue = string(key), value, prev
 		evs = append(evs, &e)
 	}
 	if err := rows.Close(); err != nil {
 		return false, err
 	}
-	if len(evs) > 0 {
+	// Own revisions whose commits have returned are durable. The tail stops before one
+	// whose commit has not, which pokes it when it returns; anything else it read needs
+	// the barrier.
+	t.mu.Lock()
+	foreign := false
+	for i, e := range evs {
+		o, ok := t.own[e.rev]
+		if ok && !o.committed {
+			evs, gap = evs[:i], 0
+			n = tailBatch // look again at once: the rest may be own commits
+			break
+		}
+		foreign = foreign || !ok
+	}
+	if o, ok := t.own[gap]; ok && !o.committed {
+		gap = 0 // no need to fill it: its writer pokes the tail when it is settled
+	}
+	t.mu.Unlock()
+	if foreign {
 		if err := t.barrier(ctx); err != nil {
 			return false, err
 		}
@@ -269,6 +376,7 @@ func (t *tail) settle(ctx context.Context, gap int64) error {
 		for s := range t.subs {
 			s.fail(errCompacted)
 		}
+		t.forgetOwnUpTo(compact - 1)
 		t.resolved = compact - 1
 		t.mu.Unlock()
 		return nil
@@ -295,6 +403,7 @@ func (t *tail) fill(ctx context.Context, id int64) error {
 	switch {
 	case err == nil:
 		gapsFilled.Inc()
+		t.settled(&event{rev: id})
 		return nil
 	case errors.Is(err, errDuplicate):
 		return nil
@@ -304,11 +413,31 @@ func (t *tail) fill(ctx context.Context, id int64) error {
 }
 
 func (t *tail) dispatch(evs []*event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.dispatchLocked(evs)
+}
+
+// dispatchOwnLocked dispatches, without reading the log, the run of own commits whose
+// events are known that follows the resolved revision; no other row can hold those
+// revisions. It reports whether there was any.
+func (t *tail) dispatchOwnLocked() bool {
+	var evs []*event
+	for rev := t.resolved + 1; ; rev++ {
+		o, ok := t.own[rev]
+		if !ok || o.ev == nil {
+			break
+		}
+		evs = append(evs, o.ev)
+	}
+	t.dispatchLocked(evs)
+	return len(evs) > 0
+}
+
+func (t *tail) dispatchLocked(evs []*event) {
 	if len(evs) == 0 {
 		return
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	for _, e := range evs {
 		if e.key == "" { // filler
 			continue
@@ -320,10 +449,28 @@ func (t *tail) dispatch(evs []*event) {
 		}
 		watchEvents.Inc()
 	}
-	t.resolved = evs[len(evs)-1].rev
+	t.advance(evs[len(evs)-1].rev)
+}
+
+// advance moves the resolved revision.
+func (t *tail) advance(rev int64) {
+	t.forgetOwnUpTo(rev)
+	t.resolved = rev
 	tailRevision.Set(float64(t.resolved))
 	close(t.advanced)
 	t.advanced = make(chan struct{})
+}
+
+// forgetOwnUpTo drops the own revisions the tail has passed.
+func (t *tail) forgetOwnUpTo(rev int64) {
+	for r, o := range t.own {
+		if r <= rev {
+			if o.ev != nil {
+				t.ownFull--
+			}
+			delete(t.own, r)
+		}
+	}
 }
 
 func (t *tail) resolvedRevision() int64 {
