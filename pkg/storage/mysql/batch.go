@@ -49,11 +49,8 @@ type createBatcher struct {
 }
 
 type pendingCreate struct {
-	ctx  context.Context
-	key  string
-	data []byte
-	cols []any
-	exp  sql.NullInt64
+	ctx context.Context
+	change
 
 	state atomic.Int32 // pendingWaiting, then pendingTaken by a batch or pendingAbandoned by its caller
 	done  chan struct{}
@@ -73,18 +70,18 @@ func (p *pendingCreate) finish(rev int64, err error) {
 }
 
 // create writes a new key and returns its revision, or errConflict if it exists.
-func (s *store) create(ctx context.Context, key string, data []byte, cols []any, exp sql.NullInt64) (int64, error) {
-	c := &s.creates
-	c.mu.Lock()
-	if c.running < createSlots {
-		c.running++
-		c.mu.Unlock()
+func (s *store) create(ctx context.Context, c change) (int64, error) {
+	q := &s.creates
+	q.mu.Lock()
+	if q.running < createSlots {
+		q.running++
+		q.mu.Unlock()
 		defer s.nextBatch()
-		return s.write(ctx, key, 0, false, data, cols, exp)
+		return s.write(ctx, c)
 	}
-	p := &pendingCreate{ctx: ctx, key: key, data: data, cols: cols, exp: exp, done: make(chan struct{})}
-	c.queue = append(c.queue, p)
-	c.mu.Unlock()
+	p := &pendingCreate{ctx: ctx, change: c, done: make(chan struct{})}
+	q.queue = append(q.queue, p)
+	q.mu.Unlock()
 	select {
 	case <-p.done:
 		return p.rev, p.err
@@ -168,7 +165,7 @@ func (s *store) writeBatch(batch []*pendingCreate) {
 			size := batchSize(len(batch))
 			if size == 1 {
 				p := batch[0]
-				p.finish(s.write(p.ctx, p.key, 0, false, p.data, p.cols, p.exp))
+				p.finish(s.write(p.ctx, p.change))
 			} else {
 				s.writeBatch(batch[:size])
 			}
@@ -198,7 +195,7 @@ func (s *store) writeBatch(batch []*pendingCreate) {
 	}
 	klog.V(4).InfoS("Writing a batch of creates one by one", "size", len(batch), "err", err)
 	for _, p := range batch {
-		p.finish(s.write(p.ctx, p.key, 0, false, p.data, p.cols, p.exp))
+		p.finish(s.write(p.ctx, p.change))
 	}
 }
 
@@ -242,7 +239,7 @@ func (s *store) writeBatchOnce(ctx context.Context, batch []*pendingCreate) ([]i
 	logArgs := make([]any, 0, 2*n)
 	for _, p := range batch {
 		rowArgs = append(append(rowArgs, []byte(p.key), p.exp), p.cols...)
-		logArgs = append(logArgs, []byte(p.key), p.data)
+		logArgs = append(logArgs, []byte(p.key), p.value)
 	}
 	res, err := s.b.d.exec(ctx, tx, st.insertRows, rowArgs...)
 	if err != nil {
@@ -288,7 +285,7 @@ func (s *store) writeBatchOnce(ctx context.Context, batch []*pendingCreate) ([]i
 	}
 	evs := make([]*event, n)
 	for i, p := range batch {
-		evs[i] = &event{rev: revs[i], key: p.key, value: p.data, created: true}
+		evs[i] = p.event(revs[i])
 	}
 	own.committed(evs...)
 	return revs, nil

@@ -192,7 +192,7 @@ func TestTakeBatch(t *testing.T) {
 	var c createBatcher
 	var abandoned *pendingCreate
 	for _, k := range []string{"a", "a", "b", "c", "d", "e", "f"} {
-		p := &pendingCreate{key: k, done: make(chan struct{})}
+		p := &pendingCreate{change: change{key: k}, done: make(chan struct{})}
 		if k == "c" {
 			p.state.Store(pendingAbandoned)
 			abandoned = p

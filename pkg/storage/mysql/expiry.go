@@ -18,7 +18,6 @@ package mysql
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -71,7 +70,7 @@ func (s *store) deleteExpired(ctx context.Context, lo, hi string) error {
 		return err
 	}
 	for _, r := range expired {
-		if _, err := s.write(ctx, r.key, r.rev, true, nil, nil, sql.NullInt64{}); err != nil && !errors.Is(err, errConflict) {
+		if _, err := s.write(ctx, change{key: r.key, prevRev: r.rev, deleted: true}); err != nil && !errors.Is(err, errConflict) {
 			return err
 		}
 	}

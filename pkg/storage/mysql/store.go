@@ -190,33 +190,55 @@ func expiry(ttl uint64) sql.NullInt64 {
 	return sql.NullInt64{Int64: time.Now().Add(time.Duration(ttl) * time.Second).UnixMilli(), Valid: true}
 }
 
+// change is one write of a key: a create (prevRev 0), an update, or a delete.
+type change struct {
+	key     string
+	prevRev int64
+	// prev is the stored value at prevRev, which a watch's event carries; nil when the
+	// writer does not know it.
+	prev    []byte
+	deleted bool
+	value   []byte // stored, as the transformer wrote it; nil for a delete
+	cols    []any
+	exp     sql.NullInt64
+}
+
+// event is what watches are told of the change once it has revision rev, or nil when the
+// previous value is unknown.
+func (c *change) event(rev int64) *event {
+	if c.prevRev != 0 && c.prev == nil {
+		return nil
+	}
+	return &event{rev: rev, key: c.key, value: c.value, prevValue: c.prev, created: c.prevRev == 0, deleted: c.deleted}
+}
+
 // errConflict means the row was not at the expected revision.
 var errConflict = errors.New("revision conflict")
 
 const maxWriteAttempts = 8
 
-// write commits one change of key: the change-log row first, which allocates the
-// revision, then the resource row, conditional on the revision the caller read
-// (prevRev 0: the key must not exist). On a conflict it fills its own revision so the
-// tail need not wait for it, and returns errConflict.
-func (s *store) write(ctx context.Context, key string, prevRev int64, deleted bool, data []byte, cols []any, exp sql.NullInt64) (int64, error) {
+// write commits one change: the change-log row first, which allocates the revision, then
+// the resource row, conditional on the revision the caller read (prevRev 0: the key must
+// not exist). On a conflict it fills its own revision so the tail need not wait for it,
+// and returns errConflict.
+func (s *store) write(ctx context.Context, c change) (int64, error) {
 	for attempt := 1; ; attempt++ {
-		rev, err := s.writeOnce(ctx, key, prevRev, deleted, data, cols, exp)
+		rev, err := s.writeOnce(ctx, &c)
 		if err == nil || errors.Is(err, errConflict) || attempt == maxWriteAttempts ||
 			!(errors.Is(err, errRetry) || errors.Is(err, errDuplicate)) || ctx.Err() != nil {
 			return rev, err
 		}
-		klog.V(4).InfoS("Retrying write", "key", key, "attempt", attempt, "err", err)
+		klog.V(4).InfoS("Retrying write", "key", c.key, "attempt", attempt, "err", err)
 	}
 }
 
-func (s *store) writeOnce(ctx context.Context, key string, prevRev int64, deleted bool, data []byte, cols []any, exp sql.NullInt64) (int64, error) {
+func (s *store) writeOnce(ctx context.Context, c *change) (int64, error) {
 	tx, err := s.b.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("starting a write transaction: %w", translate(err))
 	}
 	defer func() { _ = tx.Rollback() }()
-	create := prevRev == 0 && !deleted
+	create := c.prevRev == 0 && !c.deleted
 	if create {
 		// A create inserts its row before it takes a revision. Its condition is that the
 		// key is absent, which no revision expresses: had it taken its revision first, a
@@ -225,7 +247,7 @@ func (s *store) writeOnce(ctx context.Context, key string, prevRev int64, delete
 		// that preceded it. The insert waits for such a delete's row lock, so the
 		// revision taken after it is greater than the delete's. The row holds revision
 		// 0 until then, which no other transaction can see.
-		args := append([]any{[]byte(key), int64(0), exp}, cols...)
+		args := append([]any{[]byte(c.key), int64(0), c.exp}, c.cols...)
 		if _, err := s.b.d.exec(ctx, tx, s.stmts.insert, args...); err != nil {
 			if errors.Is(err, errDuplicate) {
 				return 0, errConflict
@@ -233,11 +255,7 @@ func (s *store) writeOnce(ctx context.Context, key string, prevRev int64, delete
 			return 0, err
 		}
 	}
-	var value []byte
-	if !deleted {
-		value = data
-	}
-	res, err := s.b.d.exec(ctx, tx, stmtInsertLog, []byte(key), prevRev == 0, deleted, prevRev, value)
+	res, err := s.b.d.exec(ctx, tx, stmtInsertLog, []byte(c.key), c.prevRev == 0, c.deleted, c.prevRev, c.value)
 	if err != nil {
 		// errDuplicate here: the tail filled the id we were handed before our row landed.
 		return 0, err
@@ -250,12 +268,12 @@ func (s *store) writeOnce(ctx context.Context, key string, prevRev int64, delete
 	defer own.abandon()
 	var affected int64
 	switch {
-	case deleted:
-		res, err = s.b.d.exec(ctx, tx, s.stmts.delete, []byte(key), prevRev)
+	case c.deleted:
+		res, err = s.b.d.exec(ctx, tx, s.stmts.delete, []byte(c.key), c.prevRev)
 	case create:
-		res, err = s.b.d.exec(ctx, tx, s.stmts.setRevision, id, []byte(key))
+		res, err = s.b.d.exec(ctx, tx, s.stmts.setRevision, id, []byte(c.key))
 	default:
-		args := append(append([]any{id, exp}, cols...), []byte(key), prevRev)
+		args := append(append([]any{id, c.exp}, c.cols...), []byte(c.key), c.prevRev)
 		res, err = s.b.d.exec(ctx, tx, s.stmts.update, args...)
 	}
 	if err == nil {
@@ -275,13 +293,7 @@ func (s *store) writeOnce(ctx context.Context, key string, prevRev int64, delete
 		// The commit may have happened; the tail settles the revision either way.
 		return 0, fmt.Errorf("committing revision %d: %w", id, translate(err))
 	}
-	// A create's event is known; an update's or a delete's carries the previous value,
-	// which the tail reads back.
-	e := &event{rev: id}
-	if create {
-		e.key, e.value, e.created = key, data, true
-	}
-	own.committed(e)
+	own.committed(c.event(id))
 	return id, nil
 }
 
@@ -309,7 +321,7 @@ func (s *store) Create(ctx context.Context, key string, obj, out runtime.Object,
 	if err != nil {
 		return storage.NewInternalError(err)
 	}
-	rev, err := s.create(ctx, key, stored, cols, expiry(ttl))
+	rev, err := s.create(ctx, change{key: key, value: stored, cols: cols, exp: expiry(ttl)})
 	if errors.Is(err, errConflict) {
 		return storage.NewKeyExistsError(key, 0)
 	}
@@ -337,11 +349,12 @@ func (s *store) decode(data []byte, out runtime.Object, rev int64) error {
 
 // objState is an object as read from the store, with its serialized form.
 type objState struct {
-	obj   runtime.Object
-	meta  *storage.ResponseMeta
-	rev   int64
-	data  []byte
-	stale bool
+	obj    runtime.Object
+	meta   *storage.ResponseMeta
+	rev    int64
+	data   []byte
+	stored []byte // data as stored; nil for a state built from a cached object
+	stale  bool
 }
 
 // readRow returns the current revision and stored value of key; rev 0 means absent.
@@ -432,7 +445,7 @@ func (s *store) stateOf(ctx context.Context, key string, rev int64, stored []byt
 		}
 		return st, nil
 	}
-	st.rev = rev
+	st.rev, st.stored = rev, stored
 	st.meta.ResourceVersion = uint64(rev)
 	data, stale, err := s.getTransformer().TransformFromStorage(ctx, stored, authenticatedData(key))
 	if err != nil {
@@ -518,7 +531,7 @@ func (s *store) Delete(ctx context.Context, key string, out runtime.Object, prec
 			}
 			continue
 		}
-		rev, err := s.write(ctx, key, st.rev, true, nil, nil, sql.NullInt64{})
+		rev, err := s.write(ctx, change{key: key, prevRev: st.rev, prev: st.stored, deleted: true})
 		if errors.Is(err, errConflict) {
 			klog.V(4).InfoS("Delete conflicted, retrying", "key", key)
 			if st, err = s.getState(ctx, key, v, false, expectDecodeError); err != nil {
@@ -630,7 +643,7 @@ func (s *store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 		if ttlPtr != nil {
 			ttl = *ttlPtr
 		}
-		rev, err := s.write(ctx, key, st.rev, false, stored, cols, expiry(ttl))
+		rev, err := s.write(ctx, change{key: key, prevRev: st.rev, prev: st.stored, value: stored, cols: cols, exp: expiry(ttl)})
 		if errors.Is(err, errConflict) {
 			klog.V(4).InfoS("GuaranteedUpdate conflicted, retrying", "key", key)
 			if err := refresh(); err != nil {

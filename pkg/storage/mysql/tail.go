@@ -58,9 +58,9 @@ const (
 )
 
 // tail reads the change log in revision order and hands each event to the subscribers
-// whose keys it matches. It is the only reader of new rows in a process. This process's
-// own creates it is told of by their writers, and hands on without reading them back
-// when they follow the resolved revision (see ownRevision).
+// whose keys it matches. It is the only reader of new rows in a process. Of this
+// process's own commits it is told by their writers, and hands them on without reading
+// them back when they follow the resolved revision (see ownRevision).
 //
 // Revisions come from AUTO_INCREMENT, which hands out ids at insert time, not commit
 // time: id 11 can become visible before id 10. Seeing 11 while 10 is missing, the tail
@@ -128,11 +128,12 @@ type ownWrite struct {
 	done bool
 }
 
-// committed says that the writer's commit returned, with what it wrote: one event per
-// revision.
+// committed says that the writer's commit returned, with what it wrote: evs[i] is the
+// event of the i-th revision handed, nil where the writer does not know it (an update of
+// an object whose stored form it did not read).
 func (w *ownWrite) committed(evs ...*event) {
 	w.done = true
-	w.t.settled(evs...)
+	w.t.settled(w.revs, evs)
 }
 
 // abandon says that the write rolled back, or that its commit failed and so may or may
@@ -151,20 +152,20 @@ func (w *ownWrite) abandon() {
 	w.t.poke()
 }
 
-// settled records durable commits of this process. An event without a key (an update's
-// or a delete's, which carries a previous value, or a filler) is read back from the log.
-func (t *tail) settled(evs ...*event) {
+// settled records durable commits of this process at revs, with their events where
+// known; the others are read back from the log.
+func (t *tail) settled(revs []int64, evs []*event) {
 	t.mu.Lock()
-	for _, e := range evs {
-		if e.rev <= t.resolved {
+	for i, rev := range revs {
+		if rev <= t.resolved {
 			continue
 		}
 		o := &ownRevision{committed: true}
-		if e.key != "" && t.ownFull < maxOwnEvents {
-			o.ev = e
+		if evs[i] != nil && t.ownFull < maxOwnEvents {
+			o.ev = evs[i]
 			t.ownFull++
 		}
-		t.own[e.rev] = o
+		t.own[rev] = o
 	}
 	t.mu.Unlock()
 	t.poke()
@@ -403,7 +404,7 @@ func (t *tail) fill(ctx context.Context, id int64) error {
 	switch {
 	case err == nil:
 		gapsFilled.Inc()
-		t.settled(&event{rev: id})
+		t.settled([]int64{id}, []*event{{rev: id}}) // a filler: no key, nothing to dispatch
 		return nil
 	case errors.Is(err, errDuplicate):
 		return nil

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/apitesting"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/apiserver/pkg/apis/example"
@@ -45,11 +47,13 @@ func statementCount(t *testing.T, s statement) uint64 {
 	return n
 }
 
-// TestTailOwnCommits checks how the tail serves this process's own commits: a create's
-// event reaches the watch from memory, with neither a read of the change log nor a
-// durability barrier; an update's is read back, still without a barrier; another
-// replica's commits are read and made durable with the barrier. The watch sees every
-// event once, in order, with the right object, across all three.
+// TestTailOwnCommits checks how the tail serves this process's own commits. Creates, and
+// updates and deletes of objects the writer read, reach the watches from memory, with
+// neither a read of the change log nor a durability barrier; an update of a cached
+// object, whose previous stored value the writer does not know, is read back, still
+// without a barrier; another replica's commits are read and made durable with the
+// barrier. The watches see every event once, in order, with the right object, and a
+// label-selected watch sees the right previous values.
 func TestTailOwnCommits(t *testing.T) {
 	dsn := mysqltesting.SharedServer(t).NewDatabase(t)
 	cfg := setup{codec: apitesting.TestCodec(codecs, examplev1.SchemeGroupVersion), dsn: dsn}
@@ -59,30 +63,85 @@ func TestTailOwnCommits(t *testing.T) {
 	b := testBackend(t, dsn, func(c *Config) { c.PollInterval = time.Hour })
 	s := newPodStore(t, b, cfg)
 
-	w, err := s.Watch(ctx, "/pods/", storage.ListOptions{ResourceVersion: currentRV(ctx, t, s), Recursive: true, Predicate: storage.Everything})
+	rv := currentRV(ctx, t, s)
+	w, err := s.Watch(ctx, "/pods/", storage.ListOptions{ResourceVersion: rv, Recursive: true, Predicate: storage.Everything})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Stop()
+	// A watch of label updated=1 tells an update's previous value from its new one.
+	labelled := storage.SelectionPredicate{Label: labels.SelectorFromSet(labels.Set{"updated": "1"}), Field: fields.Everything(), GetAttrs: podAttrs}
+	wl, err := s.Watch(ctx, "/pods/", storage.ListOptions{ResourceVersion: rv, Recursive: true, Predicate: labelled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wl.Stop()
+	counts := func() (reads, barriers uint64) {
+		return statementCount(t, stmtTail), statementCount(t, stmtBarrier)
+	}
+	expectCounts := func(what string, reads0, barriers0 uint64, readsWanted bool) {
+		t.Helper()
+		reads, barriers := counts()
+		if (reads > reads0) != readsWanted {
+			t.Errorf("%s: the tail read the change log %d times", what, reads-reads0)
+		}
+		if barriers != barriers0 {
+			t.Errorf("%s: the tail wrote %d durability barriers for own commits only", what, barriers-barriers0)
+		}
+	}
 
 	// Own creates one at a time: each event comes from memory.
-	reads, barriers := statementCount(t, stmtTail), statementCount(t, stmtBarrier)
+	reads, barriers := counts()
 	const alone, together = 10, 48
-	want := map[string]watch.EventType{}
+	want := events{}
 	for i := range alone {
 		if err := s.Create(ctx, podKey(testPod(i)), testPod(i), nil, 0); err != nil {
 			t.Fatal(err)
 		}
-		want[testPod(i).Name] = watch.Added
+		want[testPod(i).Name] = expected{watch.Added, ""}
 	}
 	last := expectEvents(t, w, want, 0)
-	if n := statementCount(t, stmtTail) - reads; n != 0 {
-		t.Errorf("the tail read the change log %d times for %d own creates one after another", n, alone)
+	expectCounts("creates one after another", reads, barriers, false)
+
+	// Updates and deletes of objects the writer read: from memory too, with the previous
+	// value, which the labelled watch needs to tell what changed.
+	reads, barriers = counts()
+	want, wantLabelled := events{}, events{}
+	for i := range alone {
+		relabel(ctx, t, s, i, "1", nil)
+		want[testPod(i).Name] = expected{watch.Modified, "1"}
+		wantLabelled[testPod(i).Name] = expected{watch.Added, "1"}
 	}
+	last = expectEvents(t, w, want, last)
+	lastLabelled := expectEvents(t, wl, wantLabelled, 0)
+	for i := range alone / 2 {
+		if err := s.Delete(ctx, podKey(testPod(i)), &example.Pod{}, nil, storage.ValidateAllObjectFunc, nil, storage.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		want[testPod(i).Name] = expected{watch.Deleted, "1"}
+		wantLabelled[testPod(i).Name] = expected{watch.Deleted, "1"}
+	}
+	last = expectEvents(t, w, want, last)
+	lastLabelled = expectEvents(t, wl, wantLabelled, lastLabelled)
+	expectCounts("updates and deletes", reads, barriers, false)
+
+	// An update of a cached object, whose stored form the writer did not read: read back
+	// for its previous value, still without a barrier.
+	reads, barriers = counts()
+	cached := &example.Pod{}
+	if err := s.Get(ctx, podKey(testPod(alone-1)), storage.GetOptions{}, cached); err != nil {
+		t.Fatal(err)
+	}
+	relabel(ctx, t, s, alone-1, "2", cached)
+	last = expectEvents(t, w, events{testPod(alone - 1).Name: {watch.Modified, "2"}}, last)
+	expectEvents(t, wl, events{testPod(alone - 1).Name: {watch.Deleted, "1"}}, lastLabelled)
+	expectCounts("an update of a cached object", reads, barriers, true)
 
 	// Many at once, written in batches. A read may happen here, where one writer commits
 	// while another has been handed its revision but not yet told the tail; a barrier
 	// may not.
+	_, barriers = counts()
+	want = events{}
 	var wg sync.WaitGroup
 	for i := alone; i < alone+together; i++ {
 		wg.Add(1)
@@ -92,34 +151,19 @@ func TestTailOwnCommits(t *testing.T) {
 				t.Error(err)
 			}
 		}()
-		want[testPod(i).Name] = watch.Added
+		want[testPod(i).Name] = expected{watch.Added, ""}
 	}
 	wg.Wait()
 	last = expectEvents(t, w, want, last)
-	if n := statementCount(t, stmtBarrier) - barriers; n != 0 {
-		t.Errorf("the tail wrote %d durability barriers for own commits only", n)
-	}
-
-	// Own updates: read back for their previous value, but durable without a barrier.
-	reads, barriers = statementCount(t, stmtTail), statementCount(t, stmtBarrier)
-	want = map[string]watch.EventType{}
-	for i := range alone {
-		relabel(ctx, t, s, i)
-		want[testPod(i).Name] = watch.Modified
-	}
-	last = expectEvents(t, w, want, last)
-	if statementCount(t, stmtTail) == reads {
-		t.Error("the tail never read the change log for own updates")
-	}
-	if n := statementCount(t, stmtBarrier) - barriers; n != 0 {
-		t.Errorf("the tail wrote %d durability barriers for own commits only", n)
+	if _, n := counts(); n != barriers {
+		t.Errorf("creates at once: the tail wrote %d durability barriers for own commits only", n-barriers)
 	}
 
 	// Another replica's creates, between own ones: read, and made durable first. The
 	// other replica is its create transaction in plain SQL, so that no second tail
 	// writes barriers of its own.
-	barriers = statementCount(t, stmtBarrier)
-	want = map[string]watch.EventType{}
+	_, barriers = counts()
+	want = events{}
 	for i := alone + together; i < alone+together+10; i++ {
 		if i%2 == 0 {
 			createInSQL(ctx, t, s, testPod(i), 0)
@@ -127,10 +171,10 @@ func TestTailOwnCommits(t *testing.T) {
 		} else if err := s.Create(ctx, podKey(testPod(i)), testPod(i), nil, 0); err != nil {
 			t.Fatal(err)
 		}
-		want[testPod(i).Name] = watch.Added
+		want[testPod(i).Name] = expected{watch.Added, ""}
 	}
 	expectEvents(t, w, want, last)
-	if statementCount(t, stmtBarrier) == barriers {
+	if _, n := counts(); n == barriers {
 		t.Error("the tail dispatched another replica's commits without a durability barrier")
 	}
 }
@@ -204,7 +248,7 @@ func TestTailWaitsForOwnCommits(t *testing.T) {
 			createInSQL(ctx, t, s, testPod(0), next)
 			mine := createInSQL(ctx, t, s, testPod(1), next+1)
 			b.tail.poke()
-			last := expectEvents(t, w, map[string]watch.EventType{testPod(0).Name: watch.Added}, 0)
+			last := expectEvents(t, w, events{testPod(0).Name: {watch.Added, ""}}, 0)
 			select {
 			case ev := <-w.ResultChan():
 				t.Fatalf("the tail passed on %s before its writer's commit returned", ev.Object.(*example.Pod).Name)
@@ -217,7 +261,7 @@ func TestTailWaitsForOwnCommits(t *testing.T) {
 			} else {
 				own.abandon()
 			}
-			expectEvents(t, w, map[string]watch.EventType{testPod(1).Name: watch.Added}, last)
+			expectEvents(t, w, events{testPod(1).Name: {watch.Added, ""}}, last)
 			if got := statementCount(t, stmtBarrier) - barriers; (got > 0) != (ending == "abandoned") {
 				t.Errorf("%d durability barriers for a revision whose writer %s", got, ending)
 			}
@@ -225,23 +269,34 @@ func TestTailWaitsForOwnCommits(t *testing.T) {
 	}
 }
 
-// relabel updates pod i through the store.
-func relabel(ctx context.Context, t *testing.T, s *store, i int) {
+// relabel sets label updated of pod i to value through the store, from the cached object
+// when there is one.
+func relabel(ctx context.Context, t *testing.T, s *store, i int, value string, cached runtime.Object) {
 	t.Helper()
 	err := s.GuaranteedUpdate(ctx, podKey(testPod(i)), &example.Pod{}, false, nil,
 		func(in runtime.Object, _ storage.ResponseMeta) (runtime.Object, *uint64, error) {
 			p := in.(*example.Pod)
-			p.Labels = map[string]string{"updated": "true"}
+			p.Labels = map[string]string{"updated": value}
 			return p, nil, nil
-		}, nil)
+		}, cached)
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-// expectEvents reads one event per pod in want, of the type it names, each with a
-// revision above the last, and returns the last revision seen.
-func expectEvents(t *testing.T, w watch.Interface, want map[string]watch.EventType, last uint64) uint64 {
+// expected is an event of one pod: its type, and its label updated.
+type expected struct {
+	typ     watch.EventType
+	updated string
+}
+
+// events are the events a watch is expected to deliver next, by pod name, in any order.
+type events map[string]expected
+
+// expectEvents reads one event per pod in want, as expected, each at a revision above
+// the last, and returns the last revision seen. Unless last is 0 the watch has already
+// delivered everything before it.
+func expectEvents(t *testing.T, w watch.Interface, want events, last uint64) uint64 {
 	t.Helper()
 	for len(want) > 0 {
 		select {
@@ -250,8 +305,9 @@ func expectEvents(t *testing.T, w watch.Interface, want map[string]watch.EventTy
 			if !ok {
 				t.Fatalf("event %s of %T, want a pod", ev.Type, ev.Object)
 			}
-			if typ, ok := want[pod.Name]; !ok || typ != ev.Type {
-				t.Fatalf("event %s of %s, want one of %v", ev.Type, pod.Name, want)
+			got := expected{ev.Type, pod.Labels["updated"]}
+			if got != want[pod.Name] {
+				t.Fatalf("event %+v of %s, want %+v", got, pod.Name, want[pod.Name])
 			}
 			delete(want, pod.Name)
 			rv, err := strconv.ParseUint(pod.ResourceVersion, 10, 64)
@@ -259,9 +315,6 @@ func expectEvents(t *testing.T, w watch.Interface, want map[string]watch.EventTy
 				t.Fatalf("event %s of %s at revision %q after %d", ev.Type, pod.Name, pod.ResourceVersion, last)
 			}
 			last = rv
-			if updated := pod.Labels["updated"] == "true"; updated != (ev.Type == watch.Modified) {
-				t.Fatalf("event %s of %s carries labels %v", ev.Type, pod.Name, pod.Labels)
-			}
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no event for 10s; still waiting for %v", want)
 		}
