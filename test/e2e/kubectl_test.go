@@ -33,10 +33,12 @@ func TestKubectlGetRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Ages of 10 minutes and more print in whole minutes, so the row does not depend on
+	// how long the requests take (nor on the times' truncation to seconds).
 	now := time.Now()
 	run.Status.Phase = v1beta1.RunPhaseSucceeded
-	run.Status.StartTime = &metav1.Time{Time: now.Add(-5 * time.Minute)}
-	run.Status.CompletionTime = &metav1.Time{Time: now.Add(-2 * time.Minute)}
+	run.Status.StartTime = &metav1.Time{Time: now.Add(-15 * time.Minute)}
+	run.Status.CompletionTime = &metav1.Time{Time: now.Add(-12 * time.Minute)}
 	if _, err := admin.PipelinesV1beta1().Runs(ns).UpdateStatus(t.Context(), run, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +48,7 @@ func TestKubectlGetRuns(t *testing.T) {
 	if want := []string{"NAME", "EXPERIMENT", "PIPELINE", "PHASE", "STARTED", "DURATION", "AGE"}; !slices.Equal(header, want) {
 		t.Errorf("columns %v, want %v:\n%s", header, want, out)
 	}
-	if want := []string{"table-1", "table", "table", "Succeeded", "5m", "3m"}; len(row) != 7 || !slices.Equal(row[:6], want) {
+	if want := []string{"table-1", "table", "table", "Succeeded", "15m", "3m"}; len(row) != 7 || !slices.Equal(row[:6], want) {
 		t.Errorf("row %v, want %v and the age:\n%s", row, want, out)
 	}
 	out = kubectl(t, "alice", "", "get", "runs", "-n", ns, "-o", "wide")
