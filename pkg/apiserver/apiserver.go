@@ -136,7 +136,7 @@ func (c CompletedConfig) New(ctx context.Context) (*Server, error) {
 		_ = backend.Close()
 		return nil, fmt.Errorf("a client for kube-apiserver: %w", err)
 	}
-	storage, err := registry.NewStorage(Scheme, getter, c.GenericConfig.Authorization.Authorizer, kube.CoreV1())
+	storage, collector, err := registry.NewStorage(Scheme, getter, c.GenericConfig.Authorization.Authorizer, kube.CoreV1())
 	if err != nil {
 		_ = backend.Close()
 		return nil, err
@@ -149,7 +149,9 @@ func (c CompletedConfig) New(ctx context.Context) (*Server, error) {
 		return nil, err
 	}
 	if c.ExtraConfig.Controllers != nil {
-		if err := addControllers(genericServer, *c.ExtraConfig.Controllers, c.ClientConfig); err != nil {
+		cfg := *c.ExtraConfig.Controllers
+		cfg.Sweep = collector.Sweep
+		if err := addControllers(genericServer, cfg, c.ClientConfig); err != nil {
 			_ = backend.Close()
 			return nil, err
 		}

@@ -26,9 +26,11 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -65,6 +67,11 @@ type Config struct {
 
 	// RunWorkers and JobWorkers are how many runs and jobs are worked on at once.
 	RunWorkers, JobWorkers int
+	// Sweep finishes the cascades of deletes that their requests left undone (see
+	// package registry/cascade); the leader calls it every SweepInterval. Nil: none.
+	Sweep func(ctx context.Context) error
+	// SweepInterval is the time between sweeps. Default: a minute.
+	SweepInterval time.Duration
 	// Clock tells the time. Default: the real one.
 	Clock clock.WithTicker
 }
@@ -85,6 +92,9 @@ func New(cfg Config) (*Controllers, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = time.Minute
 	}
 	cfg.RunWorkers = max(cfg.RunWorkers, 1)
 	cfg.JobWorkers = max(cfg.JobWorkers, 1)
@@ -225,5 +235,14 @@ func (c *Controllers) lead(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { executor.Run(ctx, c.cfg.RunWorkers) })
 	wg.Go(func() { scheduler.Run(ctx, c.cfg.JobWorkers) })
+	if c.cfg.Sweep != nil {
+		wg.Go(func() {
+			wait.UntilWithContext(ctx, func(ctx context.Context) {
+				if err := c.cfg.Sweep(ctx); err != nil && ctx.Err() == nil {
+					logger.Error(err, "Sweeping unfinished cascades of deletes; will retry", "interval", c.cfg.SweepInterval)
+				}
+			}, c.cfg.SweepInterval)
+		})
+	}
 	wg.Wait()
 }

@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
+	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
@@ -42,37 +43,44 @@ func Tables() []mysqlstorage.Table {
 }
 
 // NewStorage returns the storage of every resource and subresource, keyed by path as
-// APIGroupInfo wants it. authz decides whether a caller may use a pipeline of another
-// namespace; pods reads the logs of runs' pods.
+// APIGroupInfo wants it, and the collector that finishes the cascades of deletes (for
+// the controllers' leader to sweep). authz decides whether a caller may use a pipeline
+// of another namespace; pods reads the logs of runs' pods.
 func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz authorizer.Authorizer,
-	pods corev1client.PodsGetter) (map[string]rest.Storage, error) {
+	pods corev1client.PodsGetter) (map[string]rest.Storage, *cascade.Collector, error) {
 	pipelineStore, pipelineStatus, err := pipeline.NewREST(scheme, getter)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	versionStore, versionStatus, err := pipelineversion.NewREST(scheme, getter, pipelineStore, pipelineStatus)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	pipelineStore.Versions = cascade.Dependents{Store: versionStore.Store, Field: pipelineversion.PipelineNameField}
+	pipelineStore.Cascade.Dependents = []cascade.Dependents{
+		{Resource: "pipelineversions", Store: versionStore, Field: pipelineversion.PipelineUIDField, Values: indexed(versionStore.Store)},
+	}
 
 	experimentStore, experimentStatus, err := experiment.NewREST(scheme, getter)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resolver := &pipelineversion.Resolver{Pipelines: pipelineStore, Versions: versionStore, Authorizer: authz}
 	runStore, runStatus, err := run.NewREST(scheme, getter, experimentStore, resolver)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	jobStore, jobStatus, err := job.NewREST(scheme, getter, experimentStore, resolver)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	experimentStore.Owned = []cascade.Dependents{
-		{Store: runStore.Store, Field: run.ExperimentNameField},
-		{Store: jobStore.Store, Field: job.ExperimentNameField},
+	experimentStore.Cascade.Dependents = []cascade.Dependents{
+		{Resource: "runs", Store: runStore, Field: run.ExperimentUIDField, Values: indexed(runStore.Store)},
+		{Resource: "jobs", Store: jobStore, Field: job.ExperimentUIDField, Values: indexed(jobStore.Store)},
 	}
+	jobStore.Cascade.Dependents = []cascade.Dependents{
+		{Resource: "runs", Store: runStore, Field: run.JobUIDField, Values: indexed(runStore.Store)},
+	}
+	collector := &cascade.Collector{Owners: []*cascade.Owner{experimentStore.Cascade, jobStore.Cascade, pipelineStore.Cascade}}
 	experimentStore.OnArchive = []func(ctx context.Context, experiment string) error{
 		func(ctx context.Context, experiment string) error {
 			return runStore.ArchiveAll(ctx, runStatus, experiment)
@@ -102,5 +110,12 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz 
 			storage[resource+"/"+name] = a
 		}
 	}
-	return storage, nil
+	return storage, collector, nil
+}
+
+// indexed is the MySQL storage's reader of an indexed field's values, or nil with
+// another storage (the sweep then skips dangling dependents).
+func indexed(s *genericregistry.Store) cascade.IndexedValues {
+	v, _ := s.Storage.Storage.(cascade.IndexedValues)
+	return v
 }

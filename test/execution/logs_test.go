@@ -109,6 +109,9 @@ func TestRunLogs(t *testing.T) {
 			sayPod = p.Name
 		}
 	}
+	// A follow is a long-running request: it outlives the server's --request-timeout
+	// (set short in TestMain) for as long as the step runs.
+	time.Sleep(requestTimeout + 2*time.Second)
 	node.Append(ns, sayPod, argodriver.MainContainer, "say line 4")
 	if !lines.Scan() || lines.Text() != "say line 4" {
 		t.Errorf("follow: %q (%v), want the line written after the request", lines.Text(), lines.Err())

@@ -55,6 +55,10 @@ const (
 
 	// defaultWait bounds waiting for the controllers, on a busy machine.
 	defaultWait = 30 * time.Second
+
+	// requestTimeout is the server's --request-timeout: short, so that a test can outlive
+	// it, long enough for any ordinary request on a busy machine.
+	requestTimeout = 10 * time.Second
 )
 
 var (
@@ -99,6 +103,7 @@ func start(crd string) error {
 			"--leader-elect-lease-duration=" + leaseDuration.String(),
 			"--leader-elect-renew-deadline=" + renewDeadline.String(),
 			"--leader-elect-retry-period=" + retryPeriod.String(),
+			"--request-timeout=" + requestTimeout.String(),
 		},
 	})
 	if err != nil {

@@ -39,6 +39,9 @@ type ControllersOptions struct {
 	LeaderElection componentbaseconfig.LeaderElectionConfiguration
 	// RunWorkers and JobWorkers are how many runs and jobs are worked on at once.
 	RunWorkers, JobWorkers int
+	// SweepInterval is how often the leader finishes the cascades of deletes that their
+	// requests left undone.
+	SweepInterval time.Duration
 }
 
 // NewControllersOptions returns the defaults: enabled, elected through the Lease
@@ -55,8 +58,9 @@ func NewControllersOptions() *ControllersOptions {
 			ResourceName:      "pipelines-controllers",
 			ResourceNamespace: "pipelines-system",
 		},
-		RunWorkers: 4,
-		JobWorkers: 2,
+		RunWorkers:    4,
+		JobWorkers:    2,
+		SweepInterval: time.Minute,
 	}
 }
 
@@ -69,6 +73,9 @@ func (o *ControllersOptions) AddFlags(fs *pflag.FlagSet) {
 	componentbaseoptions.BindLeaderElectionFlags(&o.LeaderElection, fs)
 	fs.IntVar(&o.RunWorkers, "run-executor-workers", o.RunWorkers, "How many runs the executor works on at once.")
 	fs.IntVar(&o.JobWorkers, "job-scheduler-workers", o.JobWorkers, "How many jobs the scheduler works on at once.")
+	fs.DurationVar(&o.SweepInterval, "cascade-sweep-interval", o.SweepInterval,
+		"How often the leader finishes what deletes left undone: foreground and orphan deletions still pending, "+
+			"and objects whose owner is gone (a background cascade cut short).")
 }
 
 // Validate reports every problem.
@@ -82,6 +89,9 @@ func (o *ControllersOptions) Validate() []error {
 	}
 	if o.JobWorkers < 1 {
 		errs = append(errs, fmt.Errorf("--job-scheduler-workers must be at least 1"))
+	}
+	if o.SweepInterval <= 0 {
+		errs = append(errs, fmt.Errorf("--cascade-sweep-interval must be positive"))
 	}
 	le := o.LeaderElection
 	if !le.LeaderElect {
@@ -118,5 +128,6 @@ func (o *ControllersOptions) ApplyTo() *controller.Config {
 		LeaderElection: o.LeaderElection,
 		RunWorkers:     o.RunWorkers,
 		JobWorkers:     o.JobWorkers,
+		SweepInterval:  o.SweepInterval,
 	}
 }

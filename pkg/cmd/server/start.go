@@ -22,14 +22,15 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 
 	"github.com/spf13/cobra"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
-	utilcompatibility "k8s.io/apiserver/pkg/util/compatibility"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/logs"
@@ -53,9 +54,11 @@ func init() {
 // replaced by MySQL.
 type Options struct {
 	RecommendedOptions *genericoptions.RecommendedOptions
-	MySQL              *options.MySQLOptions
-	Controllers        *options.ControllersOptions
-	Logs               *logs.Options
+	// ServerRun holds --request-timeout, --max-requests-inflight and their kin.
+	ServerRun   *genericoptions.ServerRunOptions
+	MySQL       *options.MySQLOptions
+	Controllers *options.ControllersOptions
+	Logs        *logs.Options
 	// APIAudiences are the audiences of the bearer tokens accepted from direct callers.
 	APIAudiences []string
 }
@@ -64,6 +67,7 @@ type Options struct {
 func NewOptions() *Options {
 	o := &Options{
 		RecommendedOptions: genericoptions.NewRecommendedOptions("", apiserver.Codecs.LegacyCodec(v1beta1.SchemeGroupVersion)),
+		ServerRun:          genericoptions.NewServerRunOptions(),
 		MySQL:              options.NewMySQLOptions(),
 		Controllers:        options.NewControllersOptions(),
 		Logs:               logs.NewOptions(),
@@ -78,6 +82,7 @@ func NewOptions() *Options {
 func (o *Options) Flags() cliflag.NamedFlagSets {
 	var fss cliflag.NamedFlagSets
 	r := o.RecommendedOptions
+	o.ServerRun.AddUniversalFlags(fss.FlagSet("generic"))
 	r.SecureServing.AddFlags(fss.FlagSet("secure serving"))
 	r.Authentication.AddFlags(fss.FlagSet("authentication"))
 	fss.FlagSet("authentication").StringSliceVar(&o.APIAudiences, "api-audiences", o.APIAudiences,
@@ -108,6 +113,7 @@ func (o *Options) Complete() error {
 func (o *Options) Validate() error {
 	var errs []error
 	errs = append(errs, o.RecommendedOptions.Validate()...)
+	errs = append(errs, o.ServerRun.Validate()...)
 	errs = append(errs, o.MySQL.Validate()...)
 	errs = append(errs, o.Controllers.Validate()...)
 	if len(o.APIAudiences) == 0 {
@@ -117,6 +123,13 @@ func (o *Options) Validate() error {
 		errs = append(errs, err)
 	}
 	return utilerrors.NewAggregate(errs)
+}
+
+// LongRunning tells the requests that the --request-timeout does not cut: watches,
+// and runs/log, which follows a step's log for as long as the step runs (kube-apiserver
+// treats pods/log the same way).
+func LongRunning(_ *http.Request, info *genericapirequest.RequestInfo) bool {
+	return info.IsResourceRequest && (info.Verb == "watch" || info.Subresource == "log")
 }
 
 // Config builds the server configuration.
@@ -129,10 +142,13 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	serverConfig.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
 	serverConfig.OpenAPIV3Config.Info.Title = "pipelines-apiserver"
 	serverConfig.OpenAPIV3Config.Info.Version = "v1beta1"
-	serverConfig.EffectiveVersion = utilcompatibility.DefaultBuildEffectiveVersion()
+	if err := o.ServerRun.ApplyTo(&serverConfig.Config); err != nil {
+		return nil, err
+	}
 	if err := o.RecommendedOptions.ApplyTo(serverConfig); err != nil {
 		return nil, err
 	}
+	serverConfig.LongRunningFunc = LongRunning
 	applyAuthentication(serverConfig, o.APIAudiences)
 	var storage mysqlstorage.Config
 	if err := o.MySQL.ApplyTo(&storage); err != nil {

@@ -38,9 +38,9 @@ import (
 // REST serves experiments.
 type REST struct {
 	*genericregistry.Store
-	// Owned are deleted with their experiment: its runs and jobs. The registry sets
-	// them once their stores exist, since those refer to this one.
-	Owned []cascade.Dependents
+	// Cascade carries a delete's propagation policy to the experiment's runs and jobs,
+	// which the registry adds once their stores exist, since those refer to this one.
+	Cascade *cascade.Owner
 	// OnArchive archive what the experiment holds when it is archived: its runs and
 	// jobs. Set by the registry, like Owned.
 	OnArchive []func(ctx context.Context, experiment string) error
@@ -75,20 +75,13 @@ func NewREST(scheme *runtime.Scheme, getter generic.RESTOptionsGetter) (*REST, *
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: getter, AttrFunc: GetAttrs}); err != nil {
 		return nil, nil, err
 	}
-	return &REST{Store: store}, status.NewREST(store, statusStrategy{s}), nil
+	return &REST{Store: store, Cascade: cascade.New("Experiment", store)}, status.NewREST(store, statusStrategy{s}), nil
 }
 
-// Delete deletes the experiment and then, unless the caller orphans them, its runs and jobs.
+// Delete deletes the experiment, and its runs and jobs as options say.
 func (r *REST) Delete(ctx context.Context, name string, deleteValidation rest.ValidateObjectFunc,
 	options *metav1.DeleteOptions) (runtime.Object, bool, error) {
-	obj, deleted, err := r.Store.Delete(ctx, name, deleteValidation, options)
-	if err != nil {
-		return nil, false, err
-	}
-	if err := cascade.Delete(ctx, name, options, r.Owned...); err != nil {
-		return nil, false, err
-	}
-	return obj, deleted, nil
+	return r.Cascade.Delete(ctx, name, deleteValidation, options)
 }
 
 var tableConvertor = table.Convertor{

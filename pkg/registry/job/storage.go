@@ -30,6 +30,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/cascade"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/createhook"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/experiment"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipelineversion"
@@ -42,6 +43,9 @@ type REST struct {
 	*genericregistry.Store
 	experiments rest.Getter
 	resolver    *pipelineversion.Resolver
+	// Cascade carries a delete's propagation policy to the runs the job created, which
+	// the registry adds once their store exists.
+	Cascade *cascade.Owner
 }
 
 var (
@@ -74,8 +78,14 @@ func NewREST(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, experimen
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: getter, AttrFunc: GetAttrs}); err != nil {
 		return nil, nil, err
 	}
-	r := &REST{Store: store, experiments: experiments, resolver: resolver}
+	r := &REST{Store: store, experiments: experiments, resolver: resolver, Cascade: cascade.New("Job", store)}
 	return r, status.NewREST(store, statusStrategy{s}), nil
+}
+
+// Delete deletes the job, and the runs it created as options say.
+func (r *REST) Delete(ctx context.Context, name string, deleteValidation rest.ValidateObjectFunc,
+	options *metav1.DeleteOptions) (runtime.Object, bool, error) {
+	return r.Cascade.Delete(ctx, name, deleteValidation, options)
 }
 
 // Create checks the job's experiment and pipeline and makes the experiment the job's

@@ -33,6 +33,7 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/validation"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/owner"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/status"
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
 )
@@ -43,6 +44,9 @@ const (
 	PipelineNameField   = "spec.pipelineRef.pipelineName"
 )
 
+// ExperimentUIDField holds the UID of the job's experiment, its owner.
+var ExperimentUIDField = owner.Field("Experiment")
+
 // Table is where jobs are stored, with the fields field selectors filter on.
 var Table = mysqlstorage.Table{
 	ResourcePrefix: "/pipelines.kubeflow.org/jobs",
@@ -50,6 +54,7 @@ var Table = mysqlstorage.Table{
 	Columns: []mysqlstorage.Column{
 		{Field: ExperimentNameField, Name: "experiment", Size: 253},
 		{Field: PipelineNameField, Name: "pipeline", Size: 253},
+		{Field: ExperimentUIDField, Name: "owner_experiment", Size: owner.UIDSize},
 	},
 }
 
@@ -122,6 +127,7 @@ func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	fs := generic.ObjectMetaFieldsSet(&r.ObjectMeta, true)
 	fs[ExperimentNameField] = r.Spec.ExperimentName
 	fs[PipelineNameField] = r.Spec.PipelineRef.PipelineName
+	fs[ExperimentUIDField] = owner.UID(r, "Experiment")
 	return r.Labels, fs, nil
 }
 

@@ -34,9 +34,9 @@ import (
 // REST serves pipelines.
 type REST struct {
 	*genericregistry.Store
-	// Versions are deleted with their pipeline. The registry sets it once both stores
-	// exist, since each refers to the other.
-	Versions cascade.Dependents
+	// Cascade carries a delete's propagation policy to the pipeline's versions, which
+	// the registry adds once their store exists, since each refers to the other.
+	Cascade *cascade.Owner
 }
 
 var (
@@ -68,20 +68,13 @@ func NewREST(scheme *runtime.Scheme, getter generic.RESTOptionsGetter) (*REST, *
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: getter, AttrFunc: GetAttrs}); err != nil {
 		return nil, nil, err
 	}
-	return &REST{Store: store}, status.NewREST(store, statusStrategy{s}), nil
+	return &REST{Store: store, Cascade: cascade.New("Pipeline", store)}, status.NewREST(store, statusStrategy{s}), nil
 }
 
-// Delete deletes the pipeline and then, unless the caller orphans them, its versions.
+// Delete deletes the pipeline, and its versions as options say.
 func (r *REST) Delete(ctx context.Context, name string, deleteValidation rest.ValidateObjectFunc,
 	options *metav1.DeleteOptions) (runtime.Object, bool, error) {
-	obj, deleted, err := r.Store.Delete(ctx, name, deleteValidation, options)
-	if err != nil {
-		return nil, false, err
-	}
-	if err := cascade.Delete(ctx, name, options, r.Versions); err != nil {
-		return nil, false, err
-	}
-	return obj, deleted, nil
+	return r.Cascade.Delete(ctx, name, deleteValidation, options)
 }
 
 var tableConvertor = table.Convertor{

@@ -33,6 +33,7 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/validation"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/owner"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/status"
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
@@ -41,12 +42,16 @@ import (
 // PipelineNameField selects a pipeline's versions.
 const PipelineNameField = "spec.pipelineName"
 
+// PipelineUIDField holds the UID of the version's pipeline, its owner.
+var PipelineUIDField = owner.Field("Pipeline")
+
 // Table is where pipeline versions are stored, with the fields field selectors filter on.
 var Table = mysqlstorage.Table{
 	ResourcePrefix: "/pipelines.kubeflow.org/pipelineversions",
 	Name:           "pipeline_versions",
 	Columns: []mysqlstorage.Column{
 		{Field: PipelineNameField, Name: "pipeline", Size: 253},
+		{Field: PipelineUIDField, Name: "owner_pipeline", Size: owner.UIDSize},
 	},
 }
 
@@ -121,6 +126,7 @@ func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	}
 	fs := generic.ObjectMetaFieldsSet(&v.ObjectMeta, true)
 	fs[PipelineNameField] = v.Spec.PipelineName
+	fs[PipelineUIDField] = owner.UID(v, "Pipeline")
 	return v.Labels, fs, nil
 }
 

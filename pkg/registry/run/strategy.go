@@ -32,6 +32,7 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/validation"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/owner"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/status"
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
 )
@@ -44,6 +45,12 @@ const (
 	StorageStateField   = "status.storageState"
 )
 
+// The UIDs of a run's owners: its experiment and the job that created it.
+var (
+	ExperimentUIDField = owner.Field("Experiment")
+	JobUIDField        = owner.Field("Job")
+)
+
 // Table is where runs are stored, with the fields field selectors filter on.
 var Table = mysqlstorage.Table{
 	ResourcePrefix: "/pipelines.kubeflow.org/runs",
@@ -53,6 +60,8 @@ var Table = mysqlstorage.Table{
 		{Field: PipelineNameField, Name: "pipeline", Size: 253},
 		{Field: PhaseField, Name: "phase", Size: 16},
 		{Field: StorageStateField, Name: "storage_state", Size: 16},
+		{Field: ExperimentUIDField, Name: "owner_experiment", Size: owner.UIDSize},
+		{Field: JobUIDField, Name: "owner_job", Size: owner.UIDSize},
 	},
 }
 
@@ -129,6 +138,8 @@ func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	fs[PipelineNameField] = r.Spec.PipelineRef.PipelineName
 	fs[PhaseField] = string(r.Status.Phase)
 	fs[StorageStateField] = string(r.Status.StorageState)
+	fs[ExperimentUIDField] = owner.UID(r, "Experiment")
+	fs[JobUIDField] = owner.UID(r, "Job")
 	return r.Labels, fs, nil
 }
 
