@@ -18,33 +18,41 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 )
 
 // IndexedValues returns, in order, up to limit distinct non-empty values of the indexed
-// field that sort after after. They are read from the field's index alone, skipping from
-// one value to the next, so a call costs in proportion to limit, not to the rows that
-// hold each value: the registry's sweep walks owner UIDs this way to find dependents
-// whose owner is gone.
+// field that sort after after. Each value is one seek in the field's index, for the
+// smallest value past the last one (a loose index scan written out: the optimizer picks
+// its own only when it guesses few values, and reads every entry otherwise), so a call
+// costs in proportion to limit, not to the rows that hold each value. The registry's
+// sweep walks owner UIDs this way to find dependents whose owner is gone.
 func (s *store) IndexedValues(ctx context.Context, field, after string, limit int) ([]string, error) {
 	c, ok := s.indexed[field]
 	if !ok {
 		return nil, fmt.Errorf("field %s of %s is not indexed", field, s.table.Name)
 	}
-	stmt := statement{s.table.Name + "_values_" + c.Name,
-		"SELECT DISTINCT " + c.Name + " FROM " + s.table.Name + " WHERE " + c.Name + " > ? ORDER BY " + c.Name + " LIMIT ?"}
-	rows, err := s.b.d.query(ctx, nil, stmt, []byte(after), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+	stmt := nextValueStatement(s.table, c)
 	var values []string
-	for rows.Next() {
+	for len(values) < limit {
 		var v []byte
-		if err := rows.Scan(&v); err != nil {
+		err := s.b.d.queryRow(ctx, nil, stmt, []any{[]byte(after)}, &v)
+		if errors.Is(err, sql.ErrNoRows) {
+			break
+		}
+		if err != nil {
 			return nil, err
 		}
-		values = append(values, string(v))
+		after = string(v)
+		values = append(values, after)
 	}
-	return values, rows.Err()
+	return values, nil
+}
+
+// nextValueStatement reads the smallest value of c greater than its argument.
+func nextValueStatement(t Table, c Column) statement {
+	return statement{t.Name + "_next_" + c.Name,
+		"SELECT " + c.Name + " FROM " + t.Name + " WHERE " + c.Name + " > ? ORDER BY " + c.Name + " LIMIT 1"}
 }
