@@ -171,6 +171,12 @@ func (ts tableStatements) listStatement(table string, filters []Column) statemen
 	return statement{name, b.String()}
 }
 
+// nextValueStatement reads the smallest value of c greater than its argument.
+func nextValueStatement(t Table, c Column) statement {
+	return statement{t.Name + "_next_" + c.Name,
+		"SELECT " + c.Name + " FROM " + t.Name + " WHERE " + c.Name + " > ? ORDER BY " + c.Name + " LIMIT 1"}
+}
+
 // insertColumns are a resource row's columns in the order the insert statements name them.
 func insertColumns(t Table) []string {
 	cols := []string{"k", "revision", "expires_at"}

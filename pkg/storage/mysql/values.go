@@ -50,9 +50,3 @@ func (s *store) IndexedValues(ctx context.Context, field, after string, limit in
 	}
 	return values, nil
 }
-
-// nextValueStatement reads the smallest value of c greater than its argument.
-func nextValueStatement(t Table, c Column) statement {
-	return statement{t.Name + "_next_" + c.Name,
-		"SELECT " + c.Name + " FROM " + t.Name + " WHERE " + c.Name + " > ? ORDER BY " + c.Name + " LIMIT 1"}
-}
