@@ -21,6 +21,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -40,6 +41,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/install"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/action"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/cascade"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/experiment"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipeline"
@@ -242,7 +244,7 @@ func TestDeleteOrphan(t *testing.T) {
 	e.gone(t, "experiments", "exp")
 	e.exists(t, "jobs", "j", "runs", "r1", "runs", "r2")
 	for _, o := range []string{"jobs/j", "runs/r1", "runs/r2"} {
-		resource, name, _ := cut(o)
+		resource, name, _ := strings.Cut(o, "/")
 		m, _ := e.get(resource, name)
 		for _, r := range m.GetOwnerReferences() {
 			if r.UID == exp.GetUID() {
@@ -358,21 +360,11 @@ func storageDelete(t *testing.T, ctx context.Context, s *genericregistry.Store, 
 }
 
 func updateMeta(e *env, resource, name string, change func(metav1.Object)) (runtime.Object, error) {
-	obj, _, err := e.storage[resource].(rest.Updater).Update(e.ctx, name, rest.DefaultUpdatedObjectInfo(nil,
-		func(_ context.Context, obj, old runtime.Object) (runtime.Object, error) {
-			obj = old.DeepCopyObject()
-			m, _ := meta.Accessor(obj)
+	return action.Update(e.ctx, e.storage[resource].(rest.Updater), name, func(obj runtime.Object) error {
+		m, err := meta.Accessor(obj)
+		if err == nil {
 			change(m)
-			return obj, nil
-		}), nil, rest.ValidateAllObjectUpdateFunc, false, &metav1.UpdateOptions{})
-	return obj, err
-}
-
-func cut(s string) (string, string, bool) {
-	for i := range s {
-		if s[i] == '/' {
-			return s[:i], s[i+1:], true
 		}
-	}
-	return s, "", false
+		return err
+	})
 }

@@ -59,6 +59,9 @@ const (
 	// requestTimeout is the server's --request-timeout: short, so that a test can outlive
 	// it, long enough for any ordinary request on a busy machine.
 	requestTimeout = 10 * time.Second
+
+	// sweepInterval is how often the leader finishes what deletes left undone.
+	sweepInterval = 2 * time.Second
 )
 
 var (
@@ -104,6 +107,7 @@ func start(crd string) error {
 			"--leader-elect-renew-deadline=" + renewDeadline.String(),
 			"--leader-elect-retry-period=" + retryPeriod.String(),
 			"--request-timeout=" + requestTimeout.String(),
+			"--cascade-sweep-interval=" + sweepInterval.String(),
 		},
 	})
 	if err != nil {
