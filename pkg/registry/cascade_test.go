@@ -22,6 +22,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"time"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -127,11 +129,19 @@ func (e *env) delete(t *testing.T, resource, name string, policy metav1.Deletion
 	}
 }
 
-// gone fails the test unless each of the objects is gone.
+// gone fails the test unless each of the objects is gone within a few seconds (a
+// background cascade runs after the delete's response).
 func (e *env) gone(t *testing.T, objs ...string) {
 	t.Helper()
 	for i := 0; i < len(objs); i += 2 {
-		if m, err := e.get(objs[i], objs[i+1]); !apierrors.IsNotFound(err) {
+		var m metav1.Object
+		var err error
+		for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(20 * time.Millisecond) {
+			if m, err = e.get(objs[i], objs[i+1]); apierrors.IsNotFound(err) {
+				break
+			}
+		}
+		if !apierrors.IsNotFound(err) {
 			t.Errorf("%s %s: want it gone, got %v (deleting since %v, finalizers %v)", objs[i], objs[i+1], err,
 				deletion(m), finalizers(m))
 		}
@@ -302,12 +312,13 @@ func TestBackgroundFailureIsSweptLater(t *testing.T) {
 	exp := e.storage["experiments"].(*experiment.REST)
 	deps := exp.Cascade.Dependents
 	runs := deps[0]
-	runs.Store = &failingDeletes{Store: runs.Store, failures: 1}
+	failing := &failingDeletes{Store: runs.Store}
+	failing.failures.Store(1)
+	runs.Store = failing
 	exp.Cascade.Dependents = []cascade.Dependents{runs, deps[1]}
 	e.delete(t, "experiments", "exp", metav1.DeletePropagationBackground, false)
 	e.gone(t, "experiments", "exp", "jobs", "j", "runs", "r2")
 	e.exists(t, "runs", "r1") // its delete failed
-	exp.Cascade.Dependents = deps
 
 	// Deleted in storage alone: no hook runs.
 	e.experiment(t, "crash")
@@ -336,12 +347,11 @@ func TestJobCascade(t *testing.T) {
 // database error in the middle of a cascade.
 type failingDeletes struct {
 	cascade.Store
-	failures int
+	failures atomic.Int32
 }
 
 func (f *failingDeletes) Delete(ctx context.Context, name string, v rest.ValidateObjectFunc, o *metav1.DeleteOptions) (runtime.Object, bool, error) {
-	if f.failures > 0 {
-		f.failures--
+	if f.failures.Add(-1) >= 0 {
 		return nil, false, apierrors.NewInternalError(errors.New("injected failure"))
 	}
 	return f.Store.Delete(ctx, name, v, o)

@@ -24,9 +24,10 @@ limitations under the License.
 // Dependents are found by their owner's UID, in an indexed column, never by name (a new
 // experiment of an old one's name owns none of the old runs) and never by reading every
 // object. The rules:
-//   - background: the owner is deleted at once; then whatever still names it is deleted
-//     (Store.AfterDelete, on every path that deletes an owner). A failure there is
-//     logged, not returned: the delete already happened, and Collector.Sweep retries.
+//   - background: the owner is deleted at once; then whatever still names it is deleted,
+//     after the response (Store.AfterDelete, on every path that deletes an owner). A
+//     failure there is logged, not returned: the delete already happened, and
+//     Collector.Sweep retries.
 //   - foreground: the owner gets a deletionTimestamp and the foregroundDeletion
 //     finalizer; its dependents are deleted in the foreground too (a job takes its runs
 //     with it), and once none is left the finalizer is removed and the owner goes.
@@ -68,6 +69,10 @@ const pageSize = 500
 // delete request starts; what is left then is the sweep's.
 const afterDeleteTimeout = time.Minute
 
+// maxBackground bounds the background cascades an owner resource runs at once; a
+// delete beyond them leaves its dependents to the sweep.
+const maxBackground = 4
+
 // Store is what the cascade needs of a dependent resource's REST: deleting through it
 // (not its generic store) lets a dependent that owns objects cascade in turn.
 type Store interface {
@@ -101,13 +106,15 @@ type Owner struct {
 	Store *genericregistry.Store
 	// Dependents are the resources it owns.
 	Dependents []Dependents
+	// background holds a token per background cascade running.
+	background chan struct{}
 }
 
 // New returns the cascade of an owner resource, and hooks it into store so that every
 // delete of an owner (one by one, by collection, or by removing its last finalizer)
 // deletes what still names it. The caller adds the dependents once their stores exist.
 func New(kind string, store *genericregistry.Store) *Owner {
-	o := &Owner{Kind: kind, Store: store}
+	o := &Owner{Kind: kind, Store: store, background: make(chan struct{}, maxBackground)}
 	store.AfterDelete = o.afterDelete
 	return o
 }
@@ -191,7 +198,8 @@ func (o *Owner) removeFinalizer(ctx context.Context, name string, uid types.UID,
 }
 
 // afterDelete is the store's AfterDelete hook: the owner is gone, so whatever still
-// names it goes, in the background.
+// names it goes, in the background. The delete's response does not wait for it: however
+// many runs an experiment had, the delete answers at once.
 func (o *Owner) afterDelete(obj runtime.Object, options *metav1.DeleteOptions) {
 	if options != nil && dryrun.IsDryRun(options.DryRun) {
 		return
@@ -200,13 +208,23 @@ func (o *Owner) afterDelete(obj runtime.Object, options *metav1.DeleteOptions) {
 	if err != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), afterDeleteTimeout)
-	defer cancel()
-	ctx = genericapirequest.WithNamespace(ctx, m.GetNamespace())
-	if err := o.deleteDependents(ctx, m.GetUID(), metav1.DeletePropagationBackground); err != nil {
-		klog.ErrorS(err, "Deleting what a deleted object owned; the controllers' sweep will retry",
-			"kind", o.Kind, "object", klog.KObj(m), "uid", m.GetUID())
+	ns, name, uid := m.GetNamespace(), m.GetName(), m.GetUID()
+	select {
+	case o.background <- struct{}{}:
+	default:
+		klog.InfoS("Too many background cascades at once; the controllers' sweep will delete what the object owned",
+			"kind", o.Kind, "object", klog.KRef(ns, name), "uid", uid)
+		return
 	}
+	go func() {
+		defer func() { <-o.background }()
+		ctx, cancel := context.WithTimeout(context.Background(), afterDeleteTimeout)
+		defer cancel()
+		if err := o.deleteDependents(genericapirequest.WithNamespace(ctx, ns), uid, metav1.DeletePropagationBackground); err != nil {
+			klog.ErrorS(err, "Deleting what a deleted object owned; the controllers' sweep will retry",
+				"kind", o.Kind, "object", klog.KRef(ns, name), "uid", uid)
+		}
+	}()
 }
 
 // deleteDependents deletes the objects that name uid as their owner, in the namespace
