@@ -23,8 +23,8 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
-	"time"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
