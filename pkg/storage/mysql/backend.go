@@ -46,6 +46,10 @@ type Backend struct {
 	compactMu  sync.Mutex
 	compactRev int64 // highest compaction revision this process has seen
 
+	// watchPageBytes bounds one page of history or initial state that a watch reads
+	// (watchPageBytes in production; tests make it small to exercise paging).
+	watchPageBytes int64
+
 	// logIDStep is the distance between the ids of one multi-row insert's rows when the
 	// server hands them out consecutively; 0 when it may not (see batchRevisions).
 	logIDStep int64
@@ -96,7 +100,7 @@ func NewBackend(ctx context.Context, cfg Config) (*Backend, error) {
 	db.SetMaxIdleConns(cfg.MaxIdleConns)
 	db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 
-	b := &Backend{cfg: cfg, db: db, d: newDialect(db), tables: map[string]Table{}}
+	b := &Backend{cfg: cfg, db: db, d: newDialect(db), tables: map[string]Table{}, watchPageBytes: watchPageBytes}
 	for _, t := range cfg.Tables {
 		b.tables[strings.TrimSuffix(t.ResourcePrefix, "/")] = t
 	}

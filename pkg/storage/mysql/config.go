@@ -43,6 +43,10 @@ type Config struct {
 	CompactionInterval time.Duration
 	// BookmarkInterval is how often watchers that allow bookmarks receive one.
 	BookmarkInterval time.Duration
+	// WatchQueueBytes bounds the events one watch may hold for a client that does not
+	// keep up (keys and stored values); past it the watch is ended and the client resumes
+	// from the last revision it received. One event is always let through.
+	WatchQueueBytes int64
 	// TTLSweepInterval is how often expired keys (created with a TTL) are deleted.
 	TTLSweepInterval time.Duration
 
@@ -108,7 +112,13 @@ func (c *Config) Complete() {
 	if c.TTLSweepInterval == 0 {
 		c.TTLSweepInterval = time.Second
 	}
+	if c.WatchQueueBytes == 0 {
+		c.WatchQueueBytes = DefaultWatchQueueBytes
+	}
 }
+
+// DefaultWatchQueueBytes is the default of Config.WatchQueueBytes.
+const DefaultWatchQueueBytes = 16 << 20
 
 // Validate reports every problem in the configuration at once.
 func (c *Config) Validate() error {
@@ -124,6 +134,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PollInterval <= 0 {
 		errs = append(errs, field.Invalid(field.NewPath("pollInterval"), c.PollInterval.String(), "must be positive"))
+	}
+	if c.WatchQueueBytes < 0 {
+		errs = append(errs, field.Invalid(field.NewPath("watchQueueBytes"), c.WatchQueueBytes, "must not be negative"))
 	}
 	if c.CompactionInterval < 0 {
 		errs = append(errs, field.Invalid(field.NewPath("compactionInterval"), c.CompactionInterval.String(), "must not be negative"))

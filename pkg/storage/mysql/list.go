@@ -378,3 +378,111 @@ func (it *rangeIterator) count(ctx context.Context, lo string) (int64, error) {
 	}
 	return n, rows.Err()
 }
+
+// statePage reads a page of the values the keys in [lo, hi) had at rev, in key order,
+// for a watch's initial events: at most about p.bytes (at least one key), and returns
+// them with the key the next page starts at, "" when the range is done.
+//
+// It runs outside any transaction, each statement on its own, and is still exact: the
+// table's rows at revision <= rev are keys unchanged since rev when the statement ran;
+// every key in the page's range that changed after rev by then is found afterwards
+// among the change-log rows after rev, with its value at rev (as rangeIterator restores
+// them). A key in both has the same value in both. The caller checks, after the page,
+// that rev has not been compacted meanwhile.
+func (s *store) statePage(ctx context.Context, lo, hi string, rev int64, pred storage.SelectionPredicate, p *pageSize) ([]kv, string, error) {
+	filters, filterArgs := s.sqlFilters(pred)
+	limit := p.rows
+	args := append([]any{[]byte(lo), []byte(hi), rev}, filterArgs...)
+	rows, err := s.b.d.query(ctx, nil, s.stmts.listStatement(s.table.Name, filters), append(args, limit)...)
+	if err != nil {
+		return nil, "", err
+	}
+	var (
+		items []kv
+		bytes int64
+		cut   bool
+	)
+	for !cut && rows.Next() {
+		var (
+			k    []byte
+			item kv
+		)
+		if err := rows.Scan(&k, &item.rev, &item.value); err != nil {
+			rows.Close()
+			return nil, "", err
+		}
+		item.key = string(k)
+		items = append(items, item)
+		bytes += int64(len(item.key) + len(item.value))
+		cut = bytes >= p.bytes
+	}
+	if err := rows.Close(); err != nil {
+		return nil, "", err
+	}
+	p.observe(len(items), cut)
+	end := hi
+	if cut || len(items) == limit {
+		end = items[len(items)-1].key + "\x00"
+	}
+
+	// Keys changed after rev: their first change names their value at rev.
+	inTable := make(map[string]bool, len(items))
+	for _, item := range items {
+		inTable[item.key] = true
+	}
+	rows, err = s.b.d.query(ctx, nil, stmtChangesAfter, rev, []byte(lo), []byte(end))
+	if err != nil {
+		return nil, "", err
+	}
+	seen := map[string]bool{}
+	var restored []restoredKey
+	for rows.Next() {
+		var (
+			k    []byte
+			prev int64
+		)
+		if err := rows.Scan(&k, &prev); err != nil {
+			rows.Close()
+			return nil, "", err
+		}
+		key := string(k)
+		if seen[key] || len(k) == 0 {
+			continue
+		}
+		seen[key] = true
+		if prev > 0 && prev <= rev && !inTable[key] {
+			restored = append(restored, restoredKey{key, prev})
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, "", err
+	}
+	if len(restored) == 0 {
+		if end == hi {
+			end = ""
+		}
+		return items, end, nil
+	}
+
+	// Merge in key order, reading restored values as they come, within the budget.
+	for _, r := range restored {
+		items = append(items, kv{key: r.key, rev: r.prevRev})
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
+	bytes = 0
+	for i := range items {
+		if items[i].value == nil {
+			if err := s.b.d.queryRow(ctx, nil, stmtLogValue, []any{items[i].rev}, &items[i].value); err != nil {
+				return nil, "", fmt.Errorf("reading %q at revision %d: %w", items[i].key, items[i].rev, err)
+			}
+		}
+		bytes += int64(len(items[i].key) + len(items[i].value))
+		if bytes >= p.bytes && i < len(items)-1 {
+			return items[:i+1], items[i].key + "\x00", nil
+		}
+	}
+	if end == hi {
+		end = ""
+	}
+	return items, end, nil
+}

@@ -61,6 +61,12 @@ var (
 		Help:           "Open watches served by this process.",
 		StabilityLevel: metrics.ALPHA,
 	})
+	slowWatchersClosed = metrics.NewCounterVec(&metrics.CounterOpts{
+		Subsystem:      metricsSubsystem,
+		Name:           "slow_watchers_closed_total",
+		Help:           "Watches ended because their client fell further behind than the watch queue limit, by resource.",
+		StabilityLevel: metrics.ALPHA,
+	}, []string{"resource"})
 	compactedRevision = metrics.NewGauge(&metrics.GaugeOpts{
 		Subsystem:      metricsSubsystem,
 		Name:           "compacted_revision",
@@ -85,5 +91,5 @@ var (
 
 func init() {
 	legacyregistry.MustRegister(statementDuration, statementErrors, tailRevision, gapsFilled,
-		watchEvents, watchers, compactedRevision, compactionDuration, createBatchSize)
+		watchEvents, watchers, slowWatchersClosed, compactedRevision, compactionDuration, createBatchSize)
 }

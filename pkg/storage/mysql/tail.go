@@ -18,7 +18,6 @@ package mysql
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -47,15 +46,43 @@ const (
 	// barrierRows is how many rows of the metadata table replicas spread their barrier
 	// writes over; two replicas that pick the same row only queue for its lock briefly.
 	barrierRows = 64
+	// tailBytes bounds the values one read of the log holds (at least one row).
+	tailBytes = 16 << 20
 	// pollTimeout bounds one read of the log, with the gap fill and barrier it may need.
 	pollTimeout = 30 * time.Second
-	// maxQueuedEvents bounds what a slow watcher may fall behind; past it the watch
-	// ends and the client resumes from its last resource version.
-	maxQueuedEvents = 100000
-	// maxOwnEvents bounds the own commits the tail keeps in memory while it waits for an
+	// maxOwnBytes bounds the own commits the tail keeps in memory while it waits for an
 	// older revision; past it, it reads further ones back from the log.
-	maxOwnEvents = 10000
+	maxOwnBytes = 64 << 20
+	// eventOverhead is what an event costs in memory besides its key and values.
+	eventOverhead = 128
 )
+
+// size is what e holds in memory, as queues and pages count it.
+func (e *event) size() int64 {
+	return int64(len(e.key)+len(e.value)+len(e.prevValue)) + eventOverhead
+}
+
+// pageSize is how many rows to ask for in the next read of a paged scan: it adapts to
+// the size of the rows, so that a scan of large objects asks for about what fits in its
+// byte budget rather than reading rows only to drop them.
+type pageSize struct {
+	rows, maxRows int
+	bytes         int64 // budget of one page; a page holds at least one row
+}
+
+func newPageSize(maxRows int, bytes int64) pageSize {
+	return pageSize{rows: min(100, maxRows), maxRows: maxRows, bytes: bytes}
+}
+
+// observe adapts the next page to one that read n rows and was cut at the budget or not.
+func (p *pageSize) observe(n int, cut bool) {
+	switch {
+	case cut:
+		p.rows = max(n, 1)
+	case n >= p.rows:
+		p.rows = min(2*p.rows, p.maxRows)
+	}
+}
 
 // tail reads the change log in revision order and hands each event to the subscribers
 // whose keys it matches. It is the only reader of new rows in a process. Of this
@@ -81,7 +108,8 @@ type tail struct {
 	advanced chan struct{} // closed when resolved moves
 	subs     map[*subscriber]struct{}
 	own      map[int64]*ownRevision // revisions above resolved that this process's writers hold
-	ownFull  int                    // how many of own carry their event
+	ownBytes int64                  // what the events own carries hold
+	page     pageSize               // of the next read of the log
 	lastErr  error
 	lastOK   time.Time
 }
@@ -104,6 +132,7 @@ func newTail(b *Backend, pollInterval time.Duration) *tail {
 		advanced:     make(chan struct{}),
 		subs:         map[*subscriber]struct{}{},
 		own:          map[int64]*ownRevision{},
+		page:         newPageSize(tailBatch, tailBytes),
 	}
 }
 
@@ -161,9 +190,9 @@ func (t *tail) settled(revs []int64, evs []*event) {
 			continue
 		}
 		o := &ownRevision{committed: true}
-		if evs[i] != nil && t.ownFull < maxOwnEvents {
+		if evs[i] != nil && t.ownBytes < maxOwnBytes {
 			o.ev = evs[i]
-			t.ownFull++
+			t.ownBytes += o.ev.size()
 		}
 		t.own[rev] = o
 	}
@@ -284,13 +313,18 @@ func (t *tail) poll(ctx context.Context) (bool, error) {
 	case !ok && dispatched:
 		return false, nil // other replicas' commits, if any, are found by the next poll
 	}
-	rows, err := t.b.d.query(ctx, nil, stmtTail, from, tailBatch)
+	limit := t.page.rows
+	rows, err := t.b.d.query(ctx, nil, stmtTail, from, limit)
 	if err != nil {
 		return false, err
 	}
-	var evs []*event
+	var (
+		evs   []*event
+		bytes int64
+		cut   bool
+	)
 	want, gap, n := from+1, int64(0), 0
-	for rows.Next() {
+	for !cut && rows.Next() {
 		n++
 		var (
 			e           event
@@ -308,9 +342,15 @@ func (t *tail) poll(ctx context.Context) (bool, error) {
 		want++
 		e.key, e.value, e.prevValue = string(key), value, prev
 		evs = append(evs, &e)
+		bytes += e.size()
+		cut = bytes >= t.page.bytes
 	}
 	if err := rows.Close(); err != nil {
 		return false, err
+	}
+	t.page.observe(n, cut)
+	if cut {
+		n = limit // there may be more
 	}
 	// Own revisions whose commits have returned are durable. The tail stops before one
 	// whose commit has not, which pokes it when it returns; anything else it read needs
@@ -321,7 +361,7 @@ func (t *tail) poll(ctx context.Context) (bool, error) {
 		o, ok := t.own[e.rev]
 		if ok && !o.committed {
 			evs, gap = evs[:i], 0
-			n = tailBatch // look again at once: the rest may be own commits
+			n = limit // look again at once: the rest may be own commits
 			break
 		}
 		foreign = foreign || !ok
@@ -342,7 +382,7 @@ func (t *tail) poll(ctx context.Context) (bool, error) {
 		}
 		return true, nil
 	}
-	return n == tailBatch, nil
+	return n == limit, nil
 }
 
 // barrier returns once every commit visible before it was called is durable.
@@ -467,7 +507,7 @@ func (t *tail) forgetOwnUpTo(rev int64) {
 	for r, o := range t.own {
 		if r <= rev {
 			if o.ev != nil {
-				t.ownFull--
+				t.ownBytes -= o.ev.size()
 			}
 			delete(t.own, r)
 		}
@@ -576,22 +616,27 @@ var (
 )
 
 // subscriber is one watch's inbox. The tail never blocks on it: events queue here and
-// the watch goroutine drains them at its own pace.
+// the watch goroutine drains them at its own pace. The queue is bounded in bytes: a
+// watch whose client falls further behind than maxBytes is ended, as the apiserver's
+// watch cache ends a watcher that does not keep up, and its client resumes from the last
+// revision it received (or lists again if that is compacted).
 type subscriber struct {
 	owner     *store
 	key       string // exact key, or prefix ending in "/" when recursive
 	recursive bool
 	bookmarks bool // wants periodic progress events
 	progressN bool // asked for progress notifications (watch cache style)
+	maxBytes  int64
 
 	mu     sync.Mutex
 	queue  []*event
+	bytes  int64 // what queue holds
 	err    error
 	signal chan struct{}
 }
 
-func newSubscriber(key string, recursive bool) *subscriber {
-	return &subscriber{key: key, recursive: recursive, signal: make(chan struct{}, 1)}
+func newSubscriber(key string, recursive bool, maxBytes int64) *subscriber {
+	return &subscriber{key: key, recursive: recursive, maxBytes: maxBytes, signal: make(chan struct{}, 1)}
 }
 
 func (s *subscriber) matches(key string) bool {
@@ -604,11 +649,18 @@ func (s *subscriber) matches(key string) bool {
 func (s *subscriber) push(e *event) {
 	s.mu.Lock()
 	if s.err == nil {
-		if len(s.queue) >= maxQueuedEvents {
-			s.err = errTooSlow
-			s.queue = nil
+		size := e.size()
+		if len(s.queue) > 0 && s.bytes+size > s.maxBytes {
+			// Too far behind: drop the queue now, not when the watch goroutine gets to it.
+			s.err, s.queue, s.bytes = errTooSlow, nil, 0
+			resource := ""
+			if s.owner != nil {
+				resource = s.owner.groupResource.String()
+			}
+			slowWatchersClosed.WithLabelValues(resource).Inc()
 		} else {
 			s.queue = append(s.queue, e)
+			s.bytes += size
 		}
 	}
 	s.mu.Unlock()
@@ -631,55 +683,53 @@ func (s *subscriber) notify() {
 	}
 }
 
-// take returns the queued events, or the error that ended the subscription.
-func (s *subscriber) take() ([]*event, error) {
+// next takes the oldest queued event; with none queued it returns the error that ended
+// the subscription, or nil. Events leave the queue one at a time, so that what a watch
+// holds besides its queue is the one event it is sending.
+func (s *subscriber) next() (*event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q := s.queue
-	s.queue = nil
-	if len(q) > 0 {
-		return q, nil
+	if len(s.queue) == 0 {
+		return nil, s.err
 	}
-	return nil, s.err
+	e := s.queue[0]
+	s.queue[0] = nil
+	s.queue = s.queue[1:]
+	s.bytes -= e.size()
+	return e, nil
 }
 
 var errTooSlow = errors.New("watcher fell too far behind")
 
-// readLog reads log rows in (from, to] for keys in [lo, hi) inside tx.
-func (b *Backend) readLog(ctx context.Context, tx *sql.Tx, from, to int64, lo, hi string, fn func(*event) error) error {
-	for from < to {
-		rows, err := b.d.query(ctx, tx, stmtReplay, from, to, []byte(lo), []byte(hi), tailBatch)
-		if err != nil {
-			return err
-		}
-		n := 0
-		var evs []*event
-		for rows.Next() {
-			n++
-			var (
-				e           event
-				key         []byte
-				value, prev []byte
-			)
-			if err := rows.Scan(&e.rev, &key, &e.created, &e.deleted, &value, &prev); err != nil {
-				rows.Close()
-				return err
-			}
-			e.key, e.value, e.prevValue = string(key), value, prev
-			evs = append(evs, &e)
-			from = e.rev
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		for _, e := range evs {
-			if err := fn(e); err != nil {
-				return err
-			}
-		}
-		if n < tailBatch {
-			return nil
-		}
+// readLogPage reads log rows in (from, to] for keys in [lo, hi) in revision order, in one
+// statement outside any transaction: at most p.rows rows, and no more once they hold
+// p.bytes. more says whether rows may remain after the last one returned.
+func (b *Backend) readLogPage(ctx context.Context, from, to int64, lo, hi string, p *pageSize) (evs []*event, more bool, err error) {
+	limit := p.rows
+	rows, err := b.d.query(ctx, nil, stmtReplay, from, to, []byte(lo), []byte(hi), limit)
+	if err != nil {
+		return nil, false, err
 	}
-	return nil
+	var bytes int64
+	cut := false
+	for !cut && rows.Next() {
+		var (
+			e           event
+			key         []byte
+			value, prev []byte
+		)
+		if err := rows.Scan(&e.rev, &key, &e.created, &e.deleted, &value, &prev); err != nil {
+			rows.Close()
+			return nil, false, err
+		}
+		e.key, e.value, e.prevValue = string(key), value, prev
+		evs = append(evs, &e)
+		bytes += e.size()
+		cut = bytes >= p.bytes
+	}
+	if err := rows.Close(); err != nil {
+		return nil, false, err
+	}
+	p.observe(len(evs), cut)
+	return evs, cut || len(evs) == limit, nil
 }

@@ -18,7 +18,6 @@ package mysql
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -67,12 +66,15 @@ func (s *store) Watch(ctx context.Context, key string, opts storage.ListOptions)
 		start:       start,
 		sendInitial: sendInitial,
 		endBookmark: initialEventsEndBookmarkRequired(opts),
-		result:      make(chan watch.Event, 100),
+		page:        newPageSize(watchPageRows, s.b.watchPageBytes),
+		// Unbuffered: the events a client has not taken wait in the subscriber's queue,
+		// which is bounded in bytes, as stored values rather than decoded objects.
+		result: make(chan watch.Event),
 	}
 	if w.pred.Empty() {
 		w.pred = storage.Everything
 	}
-	w.sub = newSubscriber(key, opts.Recursive)
+	w.sub = newSubscriber(key, opts.Recursive, s.b.cfg.WatchQueueBytes)
 	w.sub.owner = s
 	w.sub.progressN = opts.ProgressNotify
 	w.sub.bookmarks = opts.ProgressNotify || opts.Predicate.AllowWatchBookmarks
@@ -105,6 +107,7 @@ type watcher struct {
 	sendInitial bool
 	endBookmark bool
 	sub         *subscriber
+	page        pageSize // of the next read of history or of the initial state
 	ctx         context.Context
 	cancel      context.CancelFunc
 	result      chan watch.Event
@@ -126,25 +129,21 @@ func (w *watcher) run() {
 		return
 	}
 	for {
-		evs, err := w.sub.take()
+		e, err := w.sub.next()
 		if err != nil {
 			if errors.Is(err, errTooSlow) || errors.Is(err, errBackendClosed) {
-				// Closing without an error makes the client resume from its last revision.
+				// Closing without an error makes the client resume from its last revision,
+				// as when the watch cache ends a watcher that does not keep up.
 				klog.V(2).InfoS("Ending watch", "key", w.key, "reason", err)
 				return
 			}
 			w.sendError(err)
 			return
 		}
-		for _, e := range evs {
-			if !e.progress && e.rev <= w.start {
-				continue
-			}
-			if !w.deliver(e) {
+		if e != nil {
+			if (e.progress || e.rev > w.start) && !w.deliver(e) {
 				return
 			}
-		}
-		if len(evs) > 0 {
 			continue
 		}
 		select {
@@ -155,8 +154,23 @@ func (w *watcher) run() {
 	}
 }
 
+// watchPageRows bounds the rows of one page of history or initial state; the Backend's
+// watchPageBytes bounds their bytes.
+const (
+	watchPageRows  = 1000
+	watchPageBytes = 1 << 20
+)
+
 // catchUp sends the initial state or the history between the requested revision and
 // the point where the subscription began.
+//
+// Both are read in pages, each one short statement (or a few) outside any transaction
+// and released before its events are sent, so a watch holds no connection while its
+// client is slow. Pages need no snapshot: history up to the subscription point no longer
+// changes, and a page of state at a fixed revision is read as a list at that revision
+// is. Only compaction can take rows away, so each page is followed by a read of the
+// compaction revision: once it has passed the revision being read, the watch ends with
+// 410 Gone, as a list does.
 func (w *watcher) catchUp(pos int64) error {
 	if w.sendInitial {
 		if w.start > 0 {
@@ -180,71 +194,83 @@ func (w *watcher) catchUp(pos int64) error {
 		}
 		return nil
 	}
-	if w.start >= pos {
-		// Nothing to replay, but the revision must still be one the store can serve.
-		compact, err := w.s.b.compactRevision(w.ctx, nil)
-		if err != nil {
+	lo, hi := w.rangeOf()
+	for from := w.start; ; {
+		var (
+			evs  []*event
+			more bool
+			err  error
+		)
+		if from < pos {
+			if evs, more, err = w.s.b.readLogPage(w.ctx, from, pos, lo, hi, &w.page); err != nil {
+				return err
+			}
+		}
+		// Rows above the compaction revision are never deleted, nor the previous values
+		// they name; as with lists, a watch from below it is 410 Gone (etcd would also
+		// lack the previous value of the first event after it).
+		if err := w.checkCompaction(from); err != nil {
 			return err
 		}
-		if w.start < compact {
-			return errCompacted
-		}
-		return nil
-	}
-	lo, hi := w.key, prefixEnd(w.key)
-	if !w.recursive {
-		hi = w.key + "\x00"
-	}
-	return w.s.b.snapshot(w.ctx, func(tx *sql.Tx) error {
-		compact, err := w.s.b.compactRevision(w.ctx, tx)
-		if err != nil {
-			return err
-		}
-		// As with lists, revisions below the compaction revision are gone (etcd would
-		// also lack the previous value of the first event after it).
-		if w.start < compact {
-			return errCompacted
-		}
-		last := w.start
-		err = w.s.b.readLog(w.ctx, tx, w.start, pos, lo, hi, func(e *event) error {
-			last = e.rev
+		for i, e := range evs {
+			evs[i] = nil // sent events need not stay in memory while the rest are sent
 			if !w.deliver(e) {
 				return context.Canceled
 			}
-			return nil
-		})
-		w.start = max(last, pos)
-		return err
-	})
+			from = e.rev
+		}
+		if !more {
+			break
+		}
+	}
+	w.start = max(w.start, pos)
+	return nil
 }
 
-// sendState lists the current state as ADDED events and returns its revision.
+// checkCompaction fails with errCompacted once history at rev may have been compacted.
+func (w *watcher) checkCompaction(rev int64) error {
+	compact, err := w.s.b.compactRevision(w.ctx, nil)
+	if err != nil {
+		return err
+	}
+	if rev < compact {
+		return errCompacted
+	}
+	return nil
+}
+
+func (w *watcher) rangeOf() (lo, hi string) {
+	if !w.recursive {
+		return w.key, w.key + "\x00"
+	}
+	return w.key, prefixEnd(w.key)
+}
+
+// sendState sends the current state as ADDED events and returns its revision.
 func (w *watcher) sendState() (int64, error) {
 	rev, err := w.s.b.CurrentRevision(w.ctx)
 	if err != nil {
 		return 0, err
 	}
-	lo, hi := w.key, prefixEnd(w.key)
-	if !w.recursive {
-		hi = w.key + "\x00"
-	}
-	err = w.s.b.snapshot(w.ctx, func(tx *sql.Tx) error {
-		it, err := w.s.newRangeIterator(w.ctx, tx, lo, hi, rev, storage.Everything, false)
+	lo, hi := w.rangeOf()
+	for cursor := lo; cursor != ""; {
+		var items []kv
+		items, cursor, err = w.s.statePage(w.ctx, cursor, hi, rev, w.pred, &w.page)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		for {
-			item, ok, err := it.next(w.ctx)
-			if err != nil || !ok {
-				return err
-			}
+		if err := w.checkCompaction(rev); err != nil {
+			return 0, err
+		}
+		for i, item := range items {
+			items[i] = kv{}
 			e := &event{rev: item.rev, key: item.key, value: item.value, created: true, initial: true}
 			if !w.deliver(e) {
-				return context.Canceled
+				return 0, context.Canceled
 			}
 		}
-	})
-	return rev, err
+	}
+	return rev, nil
 }
 
 // deliver turns an event into a watch event for this watcher and sends it. It reports

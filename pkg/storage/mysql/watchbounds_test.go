@@ -1,0 +1,238 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package mysql
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/apiserver/pkg/apis/example"
+	"k8s.io/apiserver/pkg/storage"
+	"k8s.io/component-base/metrics/legacyregistry"
+
+	mysqltesting "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql/testing"
+)
+
+// stalledWatches opens watches that are never read: n from resourceVersion "0" (the
+// current state as ADDED events), n with sendInitialEvents, and n replaying history
+// from rev.
+func stalledWatches(ctx context.Context, t *testing.T, s *store, n int, rev string) []watch.Interface {
+	t.Helper()
+	yes := true
+	var ws []watch.Interface
+	for i := 0; i < n; i++ {
+		for _, opts := range []storage.ListOptions{
+			{ResourceVersion: "0"},
+			{ResourceVersion: "", SendInitialEvents: &yes},
+			{ResourceVersion: rev},
+		} {
+			opts.Recursive = true
+			opts.Predicate = storage.Everything
+			opts.Predicate.AllowWatchBookmarks = opts.SendInitialEvents != nil
+			w, err := s.Watch(ctx, "/pods/ns/", opts)
+			if err != nil {
+				t.Fatalf("watch %+v: %v", opts, err)
+			}
+			t.Cleanup(w.Stop)
+			ws = append(ws, w)
+		}
+	}
+	return ws
+}
+
+// TestStalledWatchesHoldNoConnection: watches that replay history or send the current
+// state, and whose client never reads, leave the pool to everyone else. As many of them
+// as the pool has connections, and more, while creates, gets and the readiness check go
+// on within their deadlines.
+func TestStalledWatchesHoldNoConnection(t *testing.T) {
+	const pool = 3
+	b := testBackend(t, "", func(c *Config) { c.MaxOpenConns, c.MaxIdleConns = pool, pool })
+	s := newPodStore(t, b, defaultSetup())
+	ctx := context.Background()
+	before := currentRV(ctx, t, s)
+	// More objects than any buffer between the database and an unread watch.
+	for i := 0; i < 300; i++ {
+		if err := s.Create(ctx, podKey(testPod(i)), testPod(i), nil, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stalledWatches(ctx, t, s, pool, before)
+	time.Sleep(time.Second) // let every watch fill what it can and block
+
+	opCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.Create(opCtx, podKey(testPod(1000)), testPod(1000), nil, 0); err != nil {
+		t.Errorf("create with %d stalled watches on a pool of %d: %v", 3*pool, pool, err)
+	}
+	if err := s.Get(opCtx, podKey(testPod(1)), storage.GetOptions{}, &example.Pod{}); err != nil {
+		t.Errorf("get with %d stalled watches on a pool of %d: %v", 3*pool, pool, err)
+	}
+	if err := b.ReadinessCheck(); err != nil {
+		t.Errorf("readiness with %d stalled watches on a pool of %d: %v", 3*pool, pool, err)
+	}
+}
+
+// closedSlowWatchers reads the counter of watches ended for falling behind.
+func closedSlowWatchers(t *testing.T) float64 {
+	t.Helper()
+	families, err := legacyregistry.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != "mysql_storage_slow_watchers_closed_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
+
+// TestSlowWatcherBoundedInBytes: a watch whose client does not read while large objects
+// change is ended once its queue holds more bytes than the limit, long before it holds
+// 100,000 events, and the counter of closed slow watchers says so.
+func TestSlowWatcherBoundedInBytes(t *testing.T) {
+	ctx, s := testSetup(t)
+	pod := testPod(0)
+	if err := s.Create(ctx, podKey(pod), pod, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Watch(ctx, podKey(pod), storage.ListOptions{ResourceVersion: currentRV(ctx, t, s), Predicate: storage.Everything})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	closedBefore := closedSlowWatchers(t)
+	const updates, size = 40, 1 << 20 // 40 MiB of changes, over the default limit
+	for i := 0; i < updates; i++ {
+		if err := s.GuaranteedUpdate(ctx, podKey(pod), &example.Pod{}, false, nil, storage.SimpleUpdate(func(obj runtime.Object) (runtime.Object, error) {
+			p := obj.(*example.Pod)
+			p.Annotations = map[string]string{"big": strings.Repeat(strconv.Itoa(i%10), size)}
+			return p, nil
+		}), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.b.CurrentRevision(ctx); err != nil { // every update has reached the watch's queue
+		t.Fatal(err)
+	}
+	received := 0
+	timeout := time.After(30 * time.Second)
+	for done := false; !done; {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				done = true
+				break
+			}
+			if ev.Type != watch.Modified {
+				t.Fatalf("event %d: %s %v", received, ev.Type, ev.Object)
+			}
+			received++
+		case <-time.After(2 * time.Second):
+			t.Fatalf("the watch received %d of %d updates and stays open: its queue is not bounded in bytes", received, updates)
+		case <-timeout:
+			t.Fatal("the watch neither ended nor stopped sending")
+		}
+	}
+	if received >= updates {
+		t.Errorf("the watch received all %d updates of %d MiB before it ended", received, size>>20)
+	}
+	if got := closedSlowWatchers(t) - closedBefore; got != 1 {
+		t.Errorf("mysql_storage_slow_watchers_closed_total rose by %v, want 1", got)
+	}
+	t.Logf("the watch received %d of %d updates of %d MiB before it was closed", received, updates, size>>20)
+}
+
+// withParam adds a parameter to a DSN.
+func withParam(dsn, param string) string {
+	if strings.Contains(dsn, "?") {
+		return dsn + "&" + param
+	}
+	return dsn + "?" + param
+}
+
+// TestClientFoundRowsCannotOverwrite: with clientFoundRows=true in the DSN, MySQL counts
+// a row that ON DUPLICATE KEY UPDATE k = k left alone as affected, so a batch of creates
+// holding an existing key looked fully inserted and stamped the existing row with the new
+// object. The Backend must refuse that DSN; if it opens, a batched create over an existing
+// key must be AlreadyExists and leave the object as it was.
+func TestClientFoundRowsCannotOverwrite(t *testing.T) {
+	dsn := withParam(mysqltesting.SharedServer(t).NewDatabase(t), "clientFoundRows=true")
+	ctx := context.Background()
+	b, err := NewBackend(ctx, Config{DSN: dsn, PollInterval: 20 * time.Millisecond, Tables: []Table{podsTable}})
+	if err != nil {
+		if !strings.Contains(err.Error(), "clientFoundRows") {
+			t.Fatalf("NewBackend refused the DSN without naming clientFoundRows: %v", err)
+		}
+		return
+	}
+	defer func() { _ = b.Close() }()
+	s := newPodStore(t, b, defaultSetup())
+	original := testPod(0)
+	original.Labels = map[string]string{"v": "original"}
+	if err := s.Create(ctx, podKey(original), original, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	overwrite := testPod(0)
+	overwrite.Labels = map[string]string{"v": "overwritten"}
+
+	// Both creates queue behind busy slots, then go as one batch.
+	s.creates.mu.Lock()
+	s.creates.running = createSlots
+	s.creates.mu.Unlock()
+	results := map[string]chan error{}
+	for _, p := range []*example.Pod{overwrite, testPod(1)} {
+		ch := make(chan error, 1)
+		results[p.Name] = ch
+		go func() { ch <- s.Create(ctx, podKey(p), p, nil, 0) }()
+	}
+	for queued := 0; queued < 2; time.Sleep(10 * time.Millisecond) {
+		s.creates.mu.Lock()
+		queued = len(s.creates.queue)
+		s.creates.mu.Unlock()
+	}
+	s.creates.mu.Lock()
+	batch := s.creates.take()
+	s.creates.running = 0
+	s.creates.mu.Unlock()
+	if len(batch) != 2 {
+		t.Fatalf("batch of %d creates, want 2", len(batch))
+	}
+	s.writeBatch(batch)
+	if err := <-results[overwrite.Name]; !storage.IsExist(err) {
+		t.Errorf("batched create of an existing key: %v, want AlreadyExists", err)
+	}
+	if err := <-results["pod-1"]; err != nil {
+		t.Errorf("batched create of a new key: %v", err)
+	}
+	got := &example.Pod{}
+	if err := s.Get(ctx, podKey(original), storage.GetOptions{}, got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Labels["v"] != "original" {
+		t.Errorf("the existing object was overwritten by a create: labels %v", got.Labels)
+	}
+}
