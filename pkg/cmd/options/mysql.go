@@ -57,6 +57,7 @@ type MySQLOptions struct {
 	WatchPollInterval time.Duration
 	HistoryRetention  time.Duration
 	BookmarkInterval  time.Duration
+	WatchQueueBytes   int64
 	ConnectTimeout    time.Duration
 	StatementTimeout  time.Duration
 }
@@ -78,6 +79,7 @@ func NewMySQLOptions() *MySQLOptions {
 		WatchPollInterval: 100 * time.Millisecond,
 		HistoryRetention:  5 * time.Minute,
 		BookmarkInterval:  time.Minute,
+		WatchQueueBytes:   mysqlstorage.DefaultWatchQueueBytes,
 		ConnectTimeout:    5 * time.Second,
 		StatementTimeout:  30 * time.Second,
 	}
@@ -105,6 +107,9 @@ func (o *MySQLOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.HistoryRetention, "mysql-history-retention", o.HistoryRetention,
 		"How long history is kept for watches and continue tokens; older revisions answer 410 Gone. 0 keeps all history.")
 	fs.DurationVar(&o.BookmarkInterval, "mysql-bookmark-interval", o.BookmarkInterval, "How often watches that allow bookmarks receive one.")
+	fs.Int64Var(&o.WatchQueueBytes, "mysql-watch-queue-bytes", o.WatchQueueBytes,
+		"Bytes of events (keys and stored objects) one watch may hold for a client that does not keep up; past it the watch is "+
+			"ended and its client resumes from the last revision it received. One event is always let through.")
 	fs.DurationVar(&o.ConnectTimeout, "mysql-connect-timeout", o.ConnectTimeout, "Timeout for establishing a connection to the database.")
 	fs.DurationVar(&o.StatementTimeout, "mysql-statement-timeout", o.StatementTimeout,
 		"Read and write timeout of a database connection, so a vanished server cannot hang a request that has no deadline.")
@@ -122,11 +127,8 @@ func (o *MySQLOptions) Validate() []error {
 	case o.DSN != "" && o.Host != "":
 		errs = append(errs, errors.New("--mysql-dsn and --mysql-host are mutually exclusive"))
 	case o.DSN != "":
-		if cfg, err := mysql.ParseDSN(o.DSN); err != nil {
-			// The driver's message may quote the DSN, password included.
-			errs = append(errs, errors.New("--mysql-dsn is not a valid data source name (user:password@tcp(host:port)/database)"))
-		} else if cfg.DBName == "" {
-			errs = append(errs, errors.New("--mysql-dsn names no database"))
+		if err := mysqlstorage.ValidateDSN(o.DSN); err != nil {
+			errs = append(errs, fmt.Errorf("--mysql-dsn: %w", err))
 		}
 	default:
 		if o.Port < 1 || o.Port > 65535 {
@@ -170,6 +172,9 @@ func (o *MySQLOptions) Validate() []error {
 			errs = append(errs, fmt.Errorf("%s must be positive, not %s", flag, d))
 		}
 	}
+	if o.WatchQueueBytes < 1 {
+		errs = append(errs, fmt.Errorf("--mysql-watch-queue-bytes must be positive, not %d", o.WatchQueueBytes))
+	}
 	if o.HistoryRetention < 0 {
 		errs = append(errs, fmt.Errorf("--mysql-history-retention must not be negative, not %s", o.HistoryRetention))
 	}
@@ -192,6 +197,7 @@ func (o *MySQLOptions) ApplyTo(cfg *mysqlstorage.Config) error {
 	cfg.PollInterval = o.WatchPollInterval
 	cfg.CompactionInterval = o.HistoryRetention
 	cfg.BookmarkInterval = o.BookmarkInterval
+	cfg.WatchQueueBytes = o.WatchQueueBytes
 	return nil
 }
 

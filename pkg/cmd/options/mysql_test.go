@@ -45,6 +45,15 @@ func TestMySQLOptionsValidate(t *testing.T) {
 		{"both", []string{"--mysql-dsn=u:p@tcp(db:3306)/x", "--mysql-host=db"}, []string{"mutually exclusive"}},
 		{"bad dsn hides password", []string{"--mysql-dsn=u:hunter2@tcp(db:3306"}, []string{"not a valid data source name"}},
 		{"dsn without database", []string{"--mysql-dsn=u:p@tcp(db:3306)/"}, []string{"names no database"}},
+		// DSN options that change what the storage engine assumes are refused by name
+		// (pkg/storage/mysql's TestValidateDSN has the full table).
+		{"dsn clientFoundRows", []string{"--mysql-dsn=u:hunter2@tcp(db:3306)/x?clientFoundRows=true"}, []string{"--mysql-dsn: clientFoundRows=true is not supported"}},
+		{"dsn autocommit", []string{"--mysql-dsn=u:p@tcp(db:3306)/x?autocommit=0"}, []string{"autocommit"}},
+		{"dsn sql_mode", []string{"--mysql-dsn=u:p@tcp(db:3306)/x?sql_mode=%27ORACLE%27"}, []string{"sql_mode"}},
+		{"dsn isolation", []string{"--mysql-dsn=u:p@tcp(db:3306)/x?transaction_isolation=%27READ-UNCOMMITTED%27"}, []string{"transaction_isolation"}},
+		{"dsn allowAllFiles", []string{"--mysql-dsn=u:p@tcp(db:3306)/x?allowAllFiles=true"}, []string{"allowAllFiles"}},
+		{"dsn forced options", []string{"--mysql-dsn=u:p@tcp(db:3306)/x?interpolateParams=true&multiStatements=true&parseTime=true"}, nil},
+		{"watch queue", []string{"--mysql-host=db", "--mysql-watch-queue-bytes=0"}, []string{"--mysql-watch-queue-bytes"}},
 		{"many at once", []string{"--mysql-host=db", "--mysql-port=0", "--mysql-max-open-conns=0",
 			"--mysql-watch-poll-interval=0s", "--mysql-tls-cert-file=/nonexistent", "--mysql-prefix=registry"},
 			[]string{"--mysql-port 0", "--mysql-max-open-conns", "--mysql-watch-poll-interval", "go together", "--mysql-tls-cert-file", "--mysql-prefix"}},
@@ -88,7 +97,7 @@ func TestMySQLOptionsApplyTo(t *testing.T) {
 	}
 	o := NewMySQLOptions()
 	o.Host, o.Port, o.User, o.Database, o.PasswordFile = "db.example", 3307, "kfp", "pipes", pwFile
-	o.WatchPollInterval, o.HistoryRetention = 50*time.Millisecond, time.Hour
+	o.WatchPollInterval, o.HistoryRetention, o.WatchQueueBytes = 50*time.Millisecond, time.Hour, 1<<20
 	var cfg mysqlstorage.Config
 	if err := o.ApplyTo(&cfg); err != nil {
 		t.Fatal(err)
@@ -103,7 +112,7 @@ func TestMySQLOptionsApplyTo(t *testing.T) {
 	if parsed.ReadTimeout != o.StatementTimeout || parsed.Timeout != o.ConnectTimeout {
 		t.Errorf("timeouts not applied: read=%s connect=%s", parsed.ReadTimeout, parsed.Timeout)
 	}
-	if cfg.PollInterval != 50*time.Millisecond || cfg.CompactionInterval != time.Hour || cfg.MaxOpenConns != 32 {
+	if cfg.PollInterval != 50*time.Millisecond || cfg.CompactionInterval != time.Hour || cfg.MaxOpenConns != 32 || cfg.WatchQueueBytes != 1<<20 {
 		t.Errorf("engine settings not applied: %+v", cfg)
 	}
 }

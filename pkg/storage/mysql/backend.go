@@ -77,18 +77,15 @@ func NewBackend(ctx context.Context, cfg Config) (*Backend, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	dsn, err := mysql.ParseDSN(cfg.DSN)
+	dsn, err := mysql.ParseDSN(cfg.DSN) // Validate has checked it
 	if err != nil {
-		// The parse error may quote the DSN, and with it a password: say only what is wrong.
-		return nil, errors.New("invalid MySQL DSN: it must be of the form user:password@tcp(host:port)/database")
-	}
-	if dsn.DBName == "" {
-		return nil, errors.New("invalid MySQL DSN: it names no database")
+		return nil, errors.New("invalid MySQL DSN")
 	}
 	if dsn.Timeout == 0 {
 		dsn.Timeout = 5 * time.Second
 	}
-	// Statements are prepared once per connection; values travel as binary arguments.
+	// Forced rather than refused, as they change only how statements travel: each is
+	// prepared once per connection, and values go as binary arguments.
 	dsn.InterpolateParams = false
 	dsn.MultiStatements = false
 	connector, err := mysql.NewConnector(dsn)

@@ -17,9 +17,14 @@ limitations under the License.
 package mysql
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
+	"sort"
+	"strings"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -125,6 +130,9 @@ func (c *Config) Validate() error {
 	var errs field.ErrorList
 	if c.DSN == "" {
 		errs = append(errs, field.Required(field.NewPath("dsn"), "a database to connect to"))
+	} else if err := ValidateDSN(c.DSN); err != nil {
+		// The DSN is not quoted: it may hold a password.
+		errs = append(errs, field.Invalid(field.NewPath("dsn"), "<hidden>", err.Error()))
 	}
 	if c.MaxOpenConns < 1 {
 		errs = append(errs, field.Invalid(field.NewPath("maxOpenConns"), c.MaxOpenConns, "must be at least 1"))
@@ -175,6 +183,58 @@ func (c *Config) Validate() error {
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid MySQL storage configuration: %w", errs.ToAggregate())
+	}
+	return nil
+}
+
+// refusedParams are session settings a DSN may not change, with why: the engine's
+// statements are written for the server's defaults of each (see docs/storage.md).
+var refusedParams = map[string]string{
+	"autocommit": "statements outside a transaction must commit on their own: the change-log tail, " +
+		"fillers, durability barriers and compaction are single statements",
+	"sql_mode": "the statements assume the server's SQL mode (EMPTY_STRING_IS_NULL or ORACLE, for one, " +
+		"would break the change log's filler rows)",
+	"transaction_isolation": "the change-log tail must never read uncommitted rows, and writes are " +
+		"written for REPEATABLE READ; set the isolation on the server if at all",
+	"tx_isolation":          "the change-log tail must never read uncommitted rows, and writes are written for REPEATABLE READ",
+	"transaction_read_only": "the engine writes on every connection",
+	"tx_read_only":          "the engine writes on every connection",
+}
+
+// ValidateDSN checks that a go-sql-driver DSN leaves the engine's assumptions about its
+// connections alone. Its errors name the option and never quote the DSN, which may
+// hold a password. interpolateParams and multiStatements are not refused: NewBackend
+// turns both off.
+func ValidateDSN(dsn string) error {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		// The parse error may quote the DSN, and with it a password: say only what is wrong.
+		return errors.New("not a valid data source name: it must be of the form user:password@tcp(host:port)/database?options")
+	}
+	var problems []string
+	if cfg.DBName == "" {
+		problems = append(problems, "it names no database")
+	}
+	if cfg.ClientFoundRows {
+		problems = append(problems, "clientFoundRows=true is not supported: the engine tells a new key from an "+
+			"existing one by the rows an INSERT ... ON DUPLICATE KEY UPDATE affected, which it changes")
+	}
+	if cfg.AllowAllFiles {
+		problems = append(problems, "allowAllFiles=true is not supported: it would let the database server "+
+			"read any file of this process (LOAD DATA LOCAL INFILE), which the engine never needs")
+	}
+	var params []string
+	for name := range cfg.Params {
+		params = append(params, name)
+	}
+	sort.Strings(params)
+	for _, name := range params {
+		if why, ok := refusedParams[strings.ToLower(name)]; ok {
+			problems = append(problems, fmt.Sprintf("%s may not be set in the DSN: %s", name, why))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
 }

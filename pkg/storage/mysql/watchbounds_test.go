@@ -28,8 +28,6 @@ import (
 	"k8s.io/apiserver/pkg/apis/example"
 	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/component-base/metrics/legacyregistry"
-
-	mysqltesting "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql/testing"
 )
 
 // stalledWatches opens watches that are never read: n from resourceVersion "0" (the
@@ -164,75 +162,4 @@ func TestSlowWatcherBoundedInBytes(t *testing.T) {
 		t.Errorf("mysql_storage_slow_watchers_closed_total rose by %v, want 1", got)
 	}
 	t.Logf("the watch received %d of %d updates of %d MiB before it was closed", received, updates, size>>20)
-}
-
-// withParam adds a parameter to a DSN.
-func withParam(dsn, param string) string {
-	if strings.Contains(dsn, "?") {
-		return dsn + "&" + param
-	}
-	return dsn + "?" + param
-}
-
-// TestClientFoundRowsCannotOverwrite: with clientFoundRows=true in the DSN, MySQL counts
-// a row that ON DUPLICATE KEY UPDATE k = k left alone as affected, so a batch of creates
-// holding an existing key looked fully inserted and stamped the existing row with the new
-// object. The Backend must refuse that DSN; if it opens, a batched create over an existing
-// key must be AlreadyExists and leave the object as it was.
-func TestClientFoundRowsCannotOverwrite(t *testing.T) {
-	dsn := withParam(mysqltesting.SharedServer(t).NewDatabase(t), "clientFoundRows=true")
-	ctx := context.Background()
-	b, err := NewBackend(ctx, Config{DSN: dsn, PollInterval: 20 * time.Millisecond, Tables: []Table{podsTable}})
-	if err != nil {
-		if !strings.Contains(err.Error(), "clientFoundRows") {
-			t.Fatalf("NewBackend refused the DSN without naming clientFoundRows: %v", err)
-		}
-		return
-	}
-	defer func() { _ = b.Close() }()
-	s := newPodStore(t, b, defaultSetup())
-	original := testPod(0)
-	original.Labels = map[string]string{"v": "original"}
-	if err := s.Create(ctx, podKey(original), original, nil, 0); err != nil {
-		t.Fatal(err)
-	}
-	overwrite := testPod(0)
-	overwrite.Labels = map[string]string{"v": "overwritten"}
-
-	// Both creates queue behind busy slots, then go as one batch.
-	s.creates.mu.Lock()
-	s.creates.running = createSlots
-	s.creates.mu.Unlock()
-	results := map[string]chan error{}
-	for _, p := range []*example.Pod{overwrite, testPod(1)} {
-		ch := make(chan error, 1)
-		results[p.Name] = ch
-		go func() { ch <- s.Create(ctx, podKey(p), p, nil, 0) }()
-	}
-	for queued := 0; queued < 2; time.Sleep(10 * time.Millisecond) {
-		s.creates.mu.Lock()
-		queued = len(s.creates.queue)
-		s.creates.mu.Unlock()
-	}
-	s.creates.mu.Lock()
-	batch := s.creates.take()
-	s.creates.running = 0
-	s.creates.mu.Unlock()
-	if len(batch) != 2 {
-		t.Fatalf("batch of %d creates, want 2", len(batch))
-	}
-	s.writeBatch(batch)
-	if err := <-results[overwrite.Name]; !storage.IsExist(err) {
-		t.Errorf("batched create of an existing key: %v, want AlreadyExists", err)
-	}
-	if err := <-results["pod-1"]; err != nil {
-		t.Errorf("batched create of a new key: %v", err)
-	}
-	got := &example.Pod{}
-	if err := s.Get(ctx, podKey(original), storage.GetOptions{}, got); err != nil {
-		t.Fatal(err)
-	}
-	if got.Labels["v"] != "original" {
-		t.Errorf("the existing object was overwritten by a create: labels %v", got.Labels)
-	}
 }
