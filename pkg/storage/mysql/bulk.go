@@ -51,10 +51,8 @@ const bulkBatch = 500
 // lock, and one that was handed an id before it may have to retry.
 func BulkLoad(ctx context.Context, db *sql.DB, t Table, objs []BulkObject) (int64, error) {
 	// The table's names are spliced into SQL text: the same check as a Backend's tables.
-	check := Config{DSN: "bulk", Tables: []Table{t}}
-	check.Complete()
-	if err := check.Validate(); err != nil {
-		return 0, err
+	if errs := validateTables([]Table{t}); len(errs) > 0 {
+		return 0, fmt.Errorf("invalid table: %w", errs.ToAggregate())
 	}
 	for _, o := range objs {
 		if len(o.Columns) != len(t.Columns) {

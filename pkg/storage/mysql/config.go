@@ -149,9 +149,19 @@ func (c *Config) Validate() error {
 	if c.CompactionInterval < 0 {
 		errs = append(errs, field.Invalid(field.NewPath("compactionInterval"), c.CompactionInterval.String(), "must not be negative"))
 	}
+	errs = append(errs, validateTables(c.Tables)...)
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid MySQL storage configuration: %w", errs.ToAggregate())
+	}
+	return nil
+}
+
+// validateTables checks the names the engine splices into SQL text.
+func validateTables(tables []Table) field.ErrorList {
+	var errs field.ErrorList
 	prefixes := map[string]bool{}
 	names := map[string]bool{DefaultTable: true}
-	for i, t := range c.Tables {
+	for i, t := range tables {
 		p := field.NewPath("tables").Index(i)
 		if t.ResourcePrefix == "" || t.ResourcePrefix[0] != '/' {
 			errs = append(errs, field.Invalid(p.Child("resourcePrefix"), t.ResourcePrefix, "must start with /"))
@@ -181,10 +191,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("invalid MySQL storage configuration: %w", errs.ToAggregate())
-	}
-	return nil
+	return errs
 }
 
 // refusedParams are session settings a DSN may not change, with why: the engine's

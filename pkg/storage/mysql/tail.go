@@ -683,6 +683,13 @@ func (s *subscriber) notify() {
 	}
 }
 
+// failed returns the error that ended the subscription, if any.
+func (s *subscriber) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
 // next takes the oldest queued event; with none queued it returns the error that ended
 // the subscription, or nil. Events leave the queue one at a time, so that what a watch
 // holds besides its queue is the one event it is sending.

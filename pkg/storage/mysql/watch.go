@@ -125,19 +125,13 @@ func (w *watcher) run() {
 	pos := tail.subscribe(w.sub)
 	defer tail.unsubscribe(w.sub)
 	if err := w.catchUp(pos); err != nil {
-		w.sendError(err)
+		w.end(err)
 		return
 	}
 	for {
 		e, err := w.sub.next()
 		if err != nil {
-			if errors.Is(err, errTooSlow) || errors.Is(err, errBackendClosed) {
-				// Closing without an error makes the client resume from its last revision,
-				// as when the watch cache ends a watcher that does not keep up.
-				klog.V(2).InfoS("Ending watch", "key", w.key, "reason", err)
-				return
-			}
-			w.sendError(err)
+			w.end(err)
 			return
 		}
 		if e != nil {
@@ -152,6 +146,17 @@ func (w *watcher) run() {
 		case <-w.sub.signal:
 		}
 	}
+}
+
+// end ends the watch for err.
+func (w *watcher) end(err error) {
+	if errors.Is(err, errTooSlow) || errors.Is(err, errBackendClosed) {
+		// Closing without an error makes the client resume from its last revision,
+		// as when the watch cache ends a watcher that does not keep up.
+		klog.V(2).InfoS("Ending watch", "key", w.key, "reason", err)
+		return
+	}
+	w.sendError(err)
 }
 
 // watchPageRows bounds the rows of one page of history or initial state; the Backend's
@@ -196,6 +201,9 @@ func (w *watcher) catchUp(pos int64) error {
 	}
 	lo, hi := w.rangeOf()
 	for from := w.start; ; {
+		if err := w.sub.failed(); err != nil {
+			return err // fell too far behind meanwhile: no use reading on
+		}
 		var (
 			evs  []*event
 			more bool
@@ -254,6 +262,9 @@ func (w *watcher) sendState() (int64, error) {
 	}
 	lo, hi := w.rangeOf()
 	for cursor := lo; cursor != ""; {
+		if err := w.sub.failed(); err != nil {
+			return 0, err
+		}
 		var items []kv
 		items, cursor, err = w.s.statePage(w.ctx, cursor, hi, rev, w.pred, &w.page)
 		if err != nil {

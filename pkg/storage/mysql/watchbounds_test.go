@@ -18,6 +18,7 @@ package mysql
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -162,4 +163,164 @@ func TestSlowWatcherBoundedInBytes(t *testing.T) {
 		t.Errorf("mysql_storage_slow_watchers_closed_total rose by %v, want 1", got)
 	}
 	t.Logf("the watch received %d of %d updates of %d MiB before it was closed", received, updates, size>>20)
+}
+
+// TestWatchPagesAreExact: with pages of a few objects, watches that replay history, list
+// the current state, or send initial events with a bookmark, all while objects are
+// created, updated and deleted, see every change once and in order: applying their
+// events gives exactly the final list, every event after the initial state is newer than
+// the one before, and none creates a key that exists or changes one that does not.
+func TestWatchPagesAreExact(t *testing.T) {
+	ctx, s := testSetup(t)
+	s.b.watchPageBytes = 2 << 10 // a few pods per page
+	for i := 0; i < 200; i++ {
+		if err := s.Create(ctx, podKey(testPod(i)), testPod(i), nil, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	initial := map[string]string{}
+	list := &example.PodList{}
+	if err := s.GetList(ctx, "/pods/ns/", storage.ListOptions{Recursive: true, Predicate: storage.Everything}, list); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range list.Items {
+		initial[p.Name] = p.ResourceVersion
+	}
+	historyFrom := list.ResourceVersion
+
+	yes := true
+	watches := map[string]storage.ListOptions{
+		"history":           {ResourceVersion: historyFrom},
+		"resourceVersion 0": {ResourceVersion: "0"},
+		"sendInitialEvents": {SendInitialEvents: &yes},
+	}
+	results := map[string]chan map[string]string{}
+	writesDone := make(chan struct{})
+	var final string // the revision of the last write, once writesDone is closed
+	for name, opts := range watches {
+		opts.Recursive = true
+		opts.Predicate = storage.Everything
+		opts.Predicate.AllowWatchBookmarks = opts.SendInitialEvents != nil
+		w, err := s.Watch(ctx, "/pods/ns/", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		out := make(chan map[string]string, 1)
+		results[name] = out
+		state := map[string]string{}
+		if name == "history" {
+			maps.Copy(state, initial)
+		}
+		go func() {
+			defer close(out)
+			var last uint64
+			// Until the initial state is over, events come in key order, not revision
+			// order: the bookmark ends it; resourceVersion 0 has none, and only its
+			// changes after the initial state are checked for order.
+			initialDone := name == "history"
+			lastRV, done := "", writesDone
+			for n := 0; ; n++ {
+				if n < 300 {
+					time.Sleep(time.Millisecond) // a slow client: writes land during its pages
+				}
+				var ev watch.Event
+				var ok bool
+				select {
+				case ev, ok = <-w.ResultChan():
+				case <-done:
+					done = nil
+					if lastRV == final {
+						out <- state
+						return
+					}
+					continue
+				case <-time.After(30 * time.Second):
+					t.Errorf("%s: no event for 30 s", name)
+					return
+				}
+				if !ok {
+					t.Errorf("%s: the watch ended", name)
+					return
+				}
+				if ev.Type == watch.Bookmark {
+					if !initialDone {
+						initialDone = true
+						last, _ = strconv.ParseUint(ev.Object.(*example.Pod).ResourceVersion, 10, 64)
+					}
+					continue
+				}
+				pod, isPod := ev.Object.(*example.Pod)
+				if !isPod {
+					t.Errorf("%s: %s %v", name, ev.Type, ev.Object)
+					return
+				}
+				rv, _ := strconv.ParseUint(pod.ResourceVersion, 10, 64)
+				if initialDone || name == "resourceVersion 0" && ev.Type != watch.Added {
+					if rv <= last {
+						t.Errorf("%s: %s %s at revision %d after %d", name, ev.Type, pod.Name, rv, last)
+					}
+					last = rv
+				}
+				_, exists := state[pod.Name]
+				switch {
+				case ev.Type == watch.Added && exists, ev.Type != watch.Added && !exists:
+					t.Errorf("%s: %s %s, which exists=%v", name, ev.Type, pod.Name, exists)
+				}
+				if ev.Type == watch.Deleted {
+					delete(state, pod.Name)
+				} else {
+					state[pod.Name] = pod.ResourceVersion
+				}
+				lastRV = pod.ResourceVersion
+				if done == nil && lastRV == final {
+					out <- state
+					return
+				}
+			}
+		}()
+	}
+
+	// Writes while the watches page: updates, deletes and creates.
+	for i := 0; i < 300; i++ {
+		k := i % 200
+		var err error
+		switch i % 3 {
+		case 0:
+			err = s.GuaranteedUpdate(ctx, podKey(testPod(k)), &example.Pod{}, false, nil, storage.SimpleUpdate(func(obj runtime.Object) (runtime.Object, error) {
+				p := obj.(*example.Pod)
+				p.Labels = map[string]string{"i": strconv.Itoa(i)}
+				return p, nil
+			}), nil)
+			if storage.IsNotFound(err) {
+				err = nil
+			}
+		case 1:
+			err = s.Delete(ctx, podKey(testPod(k)), &example.Pod{}, nil, storage.ValidateAllObjectFunc, nil, storage.DeleteOptions{})
+			if storage.IsNotFound(err) {
+				err = nil
+			}
+		case 2:
+			err = s.Create(ctx, podKey(testPod(1000+i)), testPod(1000+i), nil, 0)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	final = currentRV(ctx, t, s)
+	close(writesDone)
+	list = &example.PodList{}
+	if err := s.GetList(ctx, "/pods/ns/", storage.ListOptions{Recursive: true, Predicate: storage.Everything}, list); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, p := range list.Items {
+		want[p.Name] = p.ResourceVersion
+	}
+	for name, out := range results {
+		got := <-out
+		if got != nil && !maps.Equal(got, want) {
+			t.Errorf("%s: the events give %d objects, the list at %s has %d (or other revisions)", name, len(got), final, len(want))
+		}
+	}
 }
