@@ -67,9 +67,7 @@ func (s *store) Watch(ctx context.Context, key string, opts storage.ListOptions)
 		sendInitial: sendInitial,
 		endBookmark: initialEventsEndBookmarkRequired(opts),
 		page:        newPageSize(watchPageRows, s.b.watchPageBytes),
-		// Unbuffered: the events a client has not taken wait in the subscriber's queue,
-		// which is bounded in bytes, as stored values rather than decoded objects.
-		result: make(chan watch.Event),
+		result:      make(chan watch.Event, resultBuffer),
 	}
 	if w.pred.Empty() {
 		w.pred = storage.Everything
@@ -111,7 +109,20 @@ type watcher struct {
 	ctx         context.Context
 	cancel      context.CancelFunc
 	result      chan watch.Event
+	sent        []int64 // stored sizes of the last events sent to result, newest last
 }
+
+// The result channel holds decoded objects, so it is bounded in bytes as well as in
+// events; what a client has not taken waits in the subscriber's queue, bounded in
+// bytes, as stored values shared with every other watch.
+const (
+	// resultBuffer is the watch cache's: clients may count on the events already sent
+	// when they stop a watch.
+	resultBuffer = 10
+	// resultBytes bounds the stored size of the events waiting in the result channel;
+	// a larger event waits until the channel is empty.
+	resultBytes = 1 << 20
+)
 
 func (w *watcher) Stop()                          { w.cancel() }
 func (w *watcher) ResultChan() <-chan watch.Event { return w.result }
@@ -295,8 +306,42 @@ func (w *watcher) deliver(e *event) bool {
 	if res == nil {
 		return true
 	}
+	return w.send(*res, e.size())
+}
+
+// send puts ev, of the stored size given, into the result channel once the events
+// there, which its reader has not taken, leave room for it within resultBytes. A
+// channel cannot say when it is read, so a watch waiting for room looks again after a
+// growing delay; only a client that has left a megabyte unread makes it wait.
+func (w *watcher) send(ev watch.Event, size int64) bool {
+	var timer *time.Timer
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		unread := len(w.result)
+		var bytes int64
+		for _, n := range w.sent[max(len(w.sent)-unread, 0):] {
+			bytes += n
+		}
+		if unread == 0 || bytes+size <= resultBytes {
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(delay)
+			defer timer.Stop()
+		} else {
+			timer.Reset(delay)
+		}
+		select {
+		case <-timer.C:
+		case <-w.ctx.Done():
+			return false
+		}
+	}
 	select {
-	case w.result <- *res:
+	case w.result <- ev:
+		if len(w.sent) == resultBuffer {
+			w.sent = append(w.sent[:0], w.sent[1:]...)
+		}
+		w.sent = append(w.sent, size)
 		return true
 	case <-w.ctx.Done():
 		return false
