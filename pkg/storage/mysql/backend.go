@@ -49,6 +49,9 @@ type Backend struct {
 	// watchPageBytes bounds one page of history or initial state that a watch reads
 	// (watchPageBytes in production; tests make it small to exercise paging).
 	watchPageBytes int64
+	// watchPages holds a token for each page a watch is reading: at most half the pool,
+	// so that watches catching up together leave connections to writes, gets and /readyz.
+	watchPages chan struct{}
 
 	// logIDStep is the distance between the ids of one multi-row insert's rows when the
 	// server hands them out consecutively; 0 when it may not (see batchRevisions).
@@ -97,7 +100,8 @@ func NewBackend(ctx context.Context, cfg Config) (*Backend, error) {
 	db.SetMaxIdleConns(cfg.MaxIdleConns)
 	db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 
-	b := &Backend{cfg: cfg, db: db, d: newDialect(db), tables: map[string]Table{}, watchPageBytes: watchPageBytes}
+	b := &Backend{cfg: cfg, db: db, d: newDialect(db), tables: map[string]Table{}, watchPageBytes: watchPageBytes,
+		watchPages: make(chan struct{}, max(cfg.MaxOpenConns/2, 1))}
 	for _, t := range cfg.Tables {
 		b.tables[strings.TrimSuffix(t.ResourcePrefix, "/")] = t
 	}

@@ -70,8 +70,11 @@ type pageSize struct {
 	bytes         int64 // budget of one page; a page holds at least one row
 }
 
-func newPageSize(maxRows int, bytes int64) pageSize {
-	return pageSize{rows: min(100, maxRows), maxRows: maxRows, bytes: bytes}
+// newPageSize starts at rows rows. A page cut at its budget still reads the rows it
+// asked for off the connection (the driver drains them), so a scan that may meet large
+// objects starts small and doubles while pages fit.
+func newPageSize(rows, maxRows int, bytes int64) pageSize {
+	return pageSize{rows: rows, maxRows: maxRows, bytes: bytes}
 }
 
 // observe adapts the next page to one that read n rows and was cut at the budget or not.
@@ -132,7 +135,7 @@ func newTail(b *Backend, pollInterval time.Duration) *tail {
 		advanced:     make(chan struct{}),
 		subs:         map[*subscriber]struct{}{},
 		own:          map[int64]*ownRevision{},
-		page:         newPageSize(tailBatch, tailBytes),
+		page:         newPageSize(tailBatch, tailBatch, tailBytes),
 	}
 }
 

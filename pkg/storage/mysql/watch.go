@@ -66,7 +66,7 @@ func (s *store) Watch(ctx context.Context, key string, opts storage.ListOptions)
 		start:       start,
 		sendInitial: sendInitial,
 		endBookmark: initialEventsEndBookmarkRequired(opts),
-		page:        newPageSize(watchPageRows, s.b.watchPageBytes),
+		page:        newPageSize(8, watchPageRows, s.b.watchPageBytes),
 		result:      make(chan watch.Event, resultBuffer),
 	}
 	if w.pred.Empty() {
@@ -212,27 +212,28 @@ func (w *watcher) catchUp(pos int64) error {
 	}
 	lo, hi := w.rangeOf()
 	for from := w.start; ; {
-		if err := w.sub.failed(); err != nil {
-			return err // fell too far behind meanwhile: no use reading on
-		}
 		var (
 			evs  []*event
 			more bool
 			err  error
 		)
-		if from < pos {
-			if evs, more, err = w.s.b.readLogPage(w.ctx, from, pos, lo, hi, &w.page); err != nil {
-				return err
-			}
-		}
 		// Rows above the compaction revision are never deleted, nor the previous values
 		// they name; as with lists, a watch from below it is 410 Gone (etcd would also
 		// lack the previous value of the first event after it).
-		if err := w.checkCompaction(from); err != nil {
+		err = w.readPage(from, func() error {
+			if from < pos {
+				evs, more, err = w.s.b.readLogPage(w.ctx, from, pos, lo, hi, &w.page)
+			}
+			return err
+		})
+		if err != nil {
 			return err
 		}
 		for i, e := range evs {
 			evs[i] = nil // sent events need not stay in memory while the rest are sent
+			if err := w.sub.failed(); err != nil {
+				return err // fell too far behind meanwhile: no use going on
+			}
 			if !w.deliver(e) {
 				return context.Canceled
 			}
@@ -246,8 +247,19 @@ func (w *watcher) catchUp(pos int64) error {
 	return nil
 }
 
-// checkCompaction fails with errCompacted once history at rev may have been compacted.
-func (w *watcher) checkCompaction(rev int64) error {
+// readPage runs read, which reads one page, once fewer than half the pool's connections
+// are reading pages for watches, and then fails with errCompacted if history at rev
+// may have been compacted meanwhile.
+func (w *watcher) readPage(rev int64, read func() error) error {
+	select {
+	case w.s.b.watchPages <- struct{}{}:
+	case <-w.ctx.Done():
+		return w.ctx.Err()
+	}
+	defer func() { <-w.s.b.watchPages }()
+	if err := read(); err != nil {
+		return err
+	}
 	compact, err := w.s.b.compactRevision(w.ctx, nil)
 	if err != nil {
 		return err
@@ -273,19 +285,19 @@ func (w *watcher) sendState() (int64, error) {
 	}
 	lo, hi := w.rangeOf()
 	for cursor := lo; cursor != ""; {
-		if err := w.sub.failed(); err != nil {
-			return 0, err
-		}
 		var items []kv
-		items, cursor, err = w.s.statePage(w.ctx, cursor, hi, rev, w.pred, &w.page)
+		err = w.readPage(rev, func() error {
+			items, cursor, err = w.s.statePage(w.ctx, cursor, hi, rev, w.pred, &w.page)
+			return err
+		})
 		if err != nil {
-			return 0, err
-		}
-		if err := w.checkCompaction(rev); err != nil {
 			return 0, err
 		}
 		for i, item := range items {
 			items[i] = kv{}
+			if err := w.sub.failed(); err != nil {
+				return 0, err
+			}
 			e := &event{rev: item.rev, key: item.key, value: item.value, created: true, initial: true}
 			if !w.deliver(e) {
 				return 0, context.Canceled
@@ -298,6 +310,12 @@ func (w *watcher) sendState() (int64, error) {
 // deliver turns an event into a watch event for this watcher and sends it. It reports
 // false when the watch has ended.
 func (w *watcher) deliver(e *event) bool {
+	size := e.size()
+	// Room first, then decode: a watch whose client does not read holds its next
+	// event as stored bytes, not decoded.
+	if !w.waitForRoom(size) {
+		return false
+	}
 	res, err := w.transform(e)
 	if err != nil {
 		w.sendError(err)
@@ -306,14 +324,24 @@ func (w *watcher) deliver(e *event) bool {
 	if res == nil {
 		return true
 	}
-	return w.send(*res, e.size())
+	select {
+	case w.result <- *res:
+		if len(w.sent) == resultBuffer {
+			w.sent = append(w.sent[:0], w.sent[1:]...)
+		}
+		w.sent = append(w.sent, size)
+		return true
+	case <-w.ctx.Done():
+		return false
+	}
 }
 
-// send puts ev, of the stored size given, into the result channel once the events
-// there, which its reader has not taken, leave room for it within resultBytes. A
-// channel cannot say when it is read, so a watch waiting for room looks again after a
-// growing delay; only a client that has left a megabyte unread makes it wait.
-func (w *watcher) send(ev watch.Event, size int64) bool {
+// waitForRoom returns once the events in the result channel, which its reader has not
+// taken, leave room for one of the stored size given within resultBytes, or false when
+// the watch ends. A channel cannot say when it is read, so a watch waiting for room
+// looks again after a growing delay; only a client that has left a megabyte unread
+// makes it wait.
+func (w *watcher) waitForRoom(size int64) bool {
 	var timer *time.Timer
 	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
 		unread := len(w.result)
@@ -322,7 +350,7 @@ func (w *watcher) send(ev watch.Event, size int64) bool {
 			bytes += n
 		}
 		if unread == 0 || bytes+size <= resultBytes {
-			break
+			return true
 		}
 		if timer == nil {
 			timer = time.NewTimer(delay)
@@ -335,16 +363,6 @@ func (w *watcher) send(ev watch.Event, size int64) bool {
 		case <-w.ctx.Done():
 			return false
 		}
-	}
-	select {
-	case w.result <- ev:
-		if len(w.sent) == resultBuffer {
-			w.sent = append(w.sent[:0], w.sent[1:]...)
-		}
-		w.sent = append(w.sent, size)
-		return true
-	case <-w.ctx.Done():
-		return false
 	}
 }
 
