@@ -231,9 +231,6 @@ func (w *watcher) catchUp(pos int64) error {
 		}
 		for i, e := range evs {
 			evs[i] = nil // sent events need not stay in memory while the rest are sent
-			if err := w.sub.failed(); err != nil {
-				return err // fell too far behind meanwhile: no use going on
-			}
 			if !w.deliver(e) {
 				return context.Canceled
 			}
@@ -295,9 +292,6 @@ func (w *watcher) sendState() (int64, error) {
 		}
 		for i, item := range items {
 			items[i] = kv{}
-			if err := w.sub.failed(); err != nil {
-				return 0, err
-			}
 			e := &event{rev: item.rev, key: item.key, value: item.value, created: true, initial: true}
 			if !w.deliver(e) {
 				return 0, context.Canceled
@@ -314,6 +308,11 @@ func (w *watcher) deliver(e *event) bool {
 	// Room first, then decode: a watch whose client does not read holds its next
 	// event as stored bytes, not decoded.
 	if !w.waitForRoom(size) {
+		return false
+	}
+	if err := w.sub.failed(); err != nil {
+		// Fell too far behind meanwhile (while catching up, say): no use going on.
+		klog.V(2).InfoS("Ending watch", "key", w.key, "reason", err)
 		return false
 	}
 	res, err := w.transform(e)
