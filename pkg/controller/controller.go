@@ -44,6 +44,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/job"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/run"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
@@ -80,9 +81,12 @@ type Config struct {
 type Controllers struct {
 	cfg       Config
 	pipelines versioned.Interface
-	workflows dynamic.Interface
-	kube      kubernetes.Interface
-	leading   atomic.Bool
+	// pipelinesConfig is the pipelines client's configuration, from which the scheduler
+	// makes clients impersonating jobs' authors.
+	pipelinesConfig *rest.Config
+	workflows       dynamic.Interface
+	kube            kubernetes.Interface
+	leading         atomic.Bool
 }
 
 // New checks cfg and makes the clients.
@@ -112,6 +116,7 @@ func New(cfg Config) (*Controllers, error) {
 	if c.pipelines, err = versioned.NewForConfig(pipelinesConfig); err != nil {
 		return nil, fmt.Errorf("a client for the pipelines API: %w", err)
 	}
+	c.pipelinesConfig = pipelinesConfig
 	kubeConfig := rest.CopyConfig(cfg.Kube)
 	rest.AddUserAgent(kubeConfig, "pipelines-controllers")
 	if c.workflows, err = dynamic.NewForConfig(kubeConfig); err != nil {
@@ -124,6 +129,21 @@ func New(cfg Config) (*Controllers, error) {
 		return nil, fmt.Errorf("a client for the lease: %w", err)
 	}
 	return c, nil
+}
+
+// clientFor returns a pipelines client that impersonates author, so that what it does
+// is authorized as if author did it. The loopback identity (system:masters) may
+// impersonate; clients share the loopback transport, impersonation being a header.
+func (c *Controllers) clientFor(author *v1beta1.Author) (versioned.Interface, error) {
+	cfg := rest.CopyConfig(c.pipelinesConfig)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: author.Username, UID: author.UID, Groups: author.Groups}
+	for k, v := range author.Extra {
+		if cfg.Impersonate.Extra == nil {
+			cfg.Impersonate.Extra = map[string][]string{}
+		}
+		cfg.Impersonate.Extra[k] = v
+	}
+	return versioned.NewForConfig(cfg)
 }
 
 // Identity is this replica's name in the lease.
@@ -225,7 +245,7 @@ func (c *Controllers) lead(ctx context.Context) {
 		logger.Error(err, "Cannot start the run executor")
 		return
 	}
-	scheduler, err := job.NewScheduler(c.pipelines, jobFactory.Pipelines().V1beta1().Jobs(), runs, c.cfg.Clock)
+	scheduler, err := job.NewScheduler(c.pipelines, c.clientFor, jobFactory.Pipelines().V1beta1().Jobs(), runs, c.cfg.Clock)
 	if err != nil {
 		logger.Error(err, "Cannot start the job scheduler")
 		return

@@ -18,6 +18,7 @@ package e2e
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,9 @@ func TestJobPipelineRefUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bob creating a job on his pipeline: %v", err)
 	}
+	if a := created.Status.Author; a == nil || a.Username != "bob" || !slices.Contains(a.Groups, "system:authenticated") {
+		t.Errorf("the job's author is %+v, want bob and his groups", a)
+	}
 
 	patch := fmt.Sprintf(`{"spec":{"pipelineRef":{"namespace":"team-a","pipelineName":%q}}}`, alices)
 	_, err = bob.PipelinesV1beta1().Jobs("team-b").Patch(ctx, created.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
@@ -63,5 +67,56 @@ func TestJobPipelineRefUpdate(t *testing.T) {
 	if got.ResourceVersion != created.ResourceVersion || got.Spec.PipelineRef != created.Spec.PipelineRef {
 		t.Errorf("the refused patch changed the job: pipelineRef %+v, resourceVersion %s -> %s",
 			got.Spec.PipelineRef, created.ResourceVersion, got.ResourceVersion)
+	}
+}
+
+// TestJobAuthorNotWritable: nobody writes a job's author, not even an admin through
+// status, server-side apply or a create.
+func TestJobAuthorNotWritable(t *testing.T) {
+	setup(t)
+	ctx := t.Context()
+	ns := newNamespace(t)
+	admin := clientFor(t, "admin")
+	fixture(t, admin, ns, "au")
+	job, err := admin.PipelinesV1beta1().Jobs(ns).Create(ctx, newJob("au", "au", "au"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Status.Author == nil || job.Status.Author.Username != "admin" {
+		t.Fatalf("author %+v, want admin", job.Status.Author)
+	}
+	forged := `{"status":{"author":{"username":"alice","groups":["system:masters"]}}}`
+	for name, args := range map[string][]string{
+		"merge patch of status":    {"patch", "jobs.pipelines.kubeflow.org", "au", "--subresource=status", "--type=merge", "-p", forged},
+		"merge patch of the job":   {"patch", "jobs.pipelines.kubeflow.org", "au", "--type=merge", "-p", forged},
+		"server-side apply status": {"apply", "--server-side", "--subresource=status", "--force-conflicts", "-f", "-"},
+	} {
+		stdin := ""
+		if args[0] == "apply" {
+			stdin = fmt.Sprintf(`{"apiVersion":"pipelines.kubeflow.org/v1beta1","kind":"Job","metadata":{"name":"au","namespace":%q},
+"status":{"author":{"username":"alice","groups":["system:masters"]}}}`, ns)
+		}
+		_, stderr, err := kubectlResult(t, "", stdin, append(args, "-n", ns)...)
+		got, gerr := admin.PipelinesV1beta1().Jobs(ns).Get(ctx, "au", metav1.GetOptions{})
+		if gerr != nil {
+			t.Fatal(gerr)
+		}
+		if a := got.Status.Author; a == nil || a.Username != "admin" || slices.Contains(a.Groups, "system:masters") != slices.Contains(job.Status.Author.Groups, "system:masters") {
+			t.Errorf("%s (%v %s): author %+v, want admin's", name, err, stderr, a)
+		}
+	}
+	// Created by server-side apply with a forged author: the caller is the author.
+	bob := clientFor(t, "bob")
+	name := "applied-" + fmt.Sprint(time.Now().UnixNano())
+	fixture(t, bob, "team-b", name)
+	kubectl(t, "bob", fmt.Sprintf(`{"apiVersion":"pipelines.kubeflow.org/v1beta1","kind":"Job","metadata":{"name":%[1]q,"namespace":"team-b"},
+"spec":{"experimentName":%[1]q,"pipelineRef":{"pipelineName":%[1]q},"schedule":{"intervalSeconds":86400},"enabled":false},
+"status":{"author":{"username":"alice"}}}`, name), "apply", "--server-side", "-f", "-")
+	got, err := bob.PipelinesV1beta1().Jobs("team-b").Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := got.Status.Author; a == nil || a.Username != "bob" {
+		t.Errorf("a job created by bob's server-side apply: author %+v, want bob", a)
 	}
 }

@@ -31,6 +31,20 @@ const (
 	StorageStateArchived StorageState = "Archived"
 )
 
+// The job condition that says whether the job's author may create its runs, and why not.
+const (
+	// JobConditionAuthorized is False when the scheduler will not create the job's runs in
+	// its author's name until someone with access changes the job's spec.
+	JobConditionAuthorized = "Authorized"
+	// JobReasonAuthorForbidden: creating a run as the job's author was forbidden (access
+	// revoked since the author last set the spec).
+	JobReasonAuthorForbidden = "AuthorForbidden"
+	// JobReasonAuthorMissing: the job was stored before jobs recorded their author.
+	JobReasonAuthorMissing = "AuthorMissing"
+	// JobReasonAuthorAllowed: the last run was created in the author's name.
+	JobReasonAuthorAllowed = "AuthorAllowed"
+)
+
 // RunPhase is where a run is in its life.
 type RunPhase string
 
@@ -378,7 +392,27 @@ type JobStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition
+	// Author is who last set the job's spec (other than spec.enabled), as the server
+	// authenticated them: the scheduler creates the job's runs in their name. Only the
+	// jobs strategy sets it, from the request's user.
+	Author *Author
 }
+
+// Author is an authenticated identity.
+type Author struct {
+	// Username is the user's name.
+	Username string
+	// UID identifies the user across time, when the authenticator gives one.
+	UID string
+	// Groups are the user's groups.
+	// +listType=atomic
+	Groups []string
+	// Extra is further information the authenticator gave.
+	Extra map[string]ExtraValue
+}
+
+// ExtraValue holds the values of one key of Author.Extra.
+type ExtraValue []string
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 

@@ -24,6 +24,13 @@ limitations under the License.
 // creating a run, or a second one during a leader change, therefore gets AlreadyExists
 // instead of creating the run twice.
 //
+// Each run is created in the name of the job's author (status.author, recorded by the
+// server from whoever last set the job's spec), through ClientFor: the create passes
+// the same authorization and reference checks as if the author made it. A create that
+// is forbidden (access revoked) stops the job with the condition Authorized=False until
+// someone changes its spec; a job without an author (stored before authors were
+// recorded) does not run either.
+//
 // Time comes from an injected clock, so tests step through schedules without sleeping.
 package job
 
@@ -47,6 +54,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	runexecutor "github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/run"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/worker"
@@ -70,14 +78,19 @@ const (
 	expectationTimeout = time.Minute
 )
 
+// ClientFor returns a client that acts as author: in the server, the loopback client
+// impersonating them.
+type ClientFor func(author *v1beta1.Author) (versioned.Interface, error)
+
 // Scheduler creates the runs of jobs. Make one with NewScheduler and start it with Run.
 type Scheduler struct {
-	client versioned.Interface
-	jobs   pipelineslisters.JobLister
-	runs   pipelineslisters.RunLister
-	synced []cache.InformerSynced
-	queue  workqueue.TypedRateLimitingInterface[cache.ObjectName]
-	clock  clock.WithTicker
+	client    versioned.Interface
+	clientFor ClientFor
+	jobs      pipelineslisters.JobLister
+	runs      pipelineslisters.RunLister
+	synced    []cache.InformerSynced
+	queue     workqueue.TypedRateLimitingInterface[cache.ObjectName]
+	clock     clock.WithTicker
 
 	// expected are the runs this scheduler created that the run informer has not shown
 	// yet, by job, with when they were created. They count as active: without them a
@@ -87,17 +100,20 @@ type Scheduler struct {
 	expected map[cache.ObjectName]map[string]time.Time
 }
 
-// NewScheduler returns a scheduler that creates runs with client and sees jobs and runs
-// through the informers. clk tells the time and drives the queue's delays
-// (clock.RealClock{} outside tests).
-func NewScheduler(client versioned.Interface, jobInformer pipelinesinformers.JobInformer, runInformer pipelinesinformers.RunInformer, clk clock.WithTicker) (*Scheduler, error) {
+// NewScheduler returns a scheduler that writes jobs' status with client, creates runs
+// with clientFor's client for each job's author, and sees jobs and runs through the
+// informers. clk tells the time and drives the queue's delays (clock.RealClock{}
+// outside tests).
+func NewScheduler(client versioned.Interface, clientFor ClientFor, jobInformer pipelinesinformers.JobInformer,
+	runInformer pipelinesinformers.RunInformer, clk clock.WithTicker) (*Scheduler, error) {
 	registerMetrics()
 	s := &Scheduler{
-		client: client,
-		jobs:   jobInformer.Lister(),
-		runs:   runInformer.Lister(),
-		synced: []cache.InformerSynced{jobInformer.Informer().HasSynced, runInformer.Informer().HasSynced},
-		clock:  clk,
+		client:    client,
+		clientFor: clientFor,
+		jobs:      jobInformer.Lister(),
+		runs:      runInformer.Lister(),
+		synced:    []cache.InformerSynced{jobInformer.Informer().HasSynced, runInformer.Informer().HasSynced},
+		clock:     clk,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
 			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: QueueName, Clock: clk}),
 		expected: map[cache.ObjectName]map[string]time.Time{},
@@ -197,17 +213,27 @@ func (s *Scheduler) sync(ctx context.Context, key cache.ObjectName) error {
 	if st.LastScheduleTime != nil && st.LastScheduleTime.After(last) {
 		last = st.LastScheduleTime.UTC()
 	}
-	enabled := (job.Spec.Enabled == nil || *job.Spec.Enabled) && job.DeletionTimestamp == nil
+	enabled := (job.Spec.Enabled == nil || *job.Spec.Enabled) && job.DeletionTimestamp == nil && s.authorized(job, st)
 	var createErr error
 	if enabled {
 		limit := int(max(job.Spec.MaxConcurrency, 1)) - len(active)
 		for _, t := range sched.due(last, now, limit, job.Spec.NoCatchup) {
 			name, err := s.createRun(ctx, key, job, t)
+			if apierrors.IsForbidden(err) {
+				// Retrying cannot help: only a new spec, set by someone allowed, can.
+				enabled = false
+				s.setAuthorized(job, st, metav1.ConditionFalse, pipelines.JobReasonAuthorForbidden,
+					fmt.Sprintf("runs are created as %q, who may no longer create this one: %v; a spec update by someone allowed makes them its author",
+						job.Status.Author.Username, err))
+				break
+			}
 			if err != nil {
 				createErr = err
 				s.setCondition(job, st, metav1.ConditionFalse, "RunCreateFailed", err.Error())
 				break
 			}
+			s.setAuthorized(job, st, metav1.ConditionTrue, pipelines.JobReasonAuthorAllowed,
+				fmt.Sprintf("runs are created as %q", job.Status.Author.Username))
 			scheduleLag.Observe(now.Sub(t).Seconds())
 			active = append(active, name)
 			last = t
@@ -279,6 +305,20 @@ func (s *Scheduler) activeRuns(key cache.ObjectName, job *v1beta1.Job, now time.
 	return active, latest, nil
 }
 
+// authorized says whether the job's runs may be created in its author's name: it has
+// one, and no create was forbidden since its spec last changed. Otherwise the job is
+// stopped, and st says why.
+func (s *Scheduler) authorized(job *v1beta1.Job, st *v1beta1.JobStatus) bool {
+	if job.Status.Author == nil {
+		s.setAuthorized(job, st, metav1.ConditionFalse, pipelines.JobReasonAuthorMissing,
+			"the job was stored before jobs recorded their author; it runs again once someone allowed to create its runs updates its spec")
+		return false
+	}
+	c := meta.FindStatusCondition(job.Status.Conditions, pipelines.JobConditionAuthorized)
+	return c == nil || c.Status != metav1.ConditionFalse || c.Reason != pipelines.JobReasonAuthorForbidden ||
+		c.ObservedGeneration != job.Generation
+}
+
 // RunName is the name of the run a job creates for scheduled time t.
 func RunName(job string, t time.Time) string {
 	return job + "-" + strconv.FormatInt(t.Unix(), 10)
@@ -301,14 +341,19 @@ func (s *Scheduler) createRun(ctx context.Context, key cache.ObjectName, job *v1
 			ServiceAccountName: job.Spec.ServiceAccountName,
 		},
 	}
-	_, err := s.client.PipelinesV1beta1().Runs(job.Namespace).Create(ctx, run, metav1.CreateOptions{FieldManager: FieldManager})
+	client, err := s.clientFor(job.Status.Author)
+	if err != nil {
+		return "", fmt.Errorf("a client acting as %q: %w", job.Status.Author.Username, err)
+	}
+	_, err = client.PipelinesV1beta1().Runs(job.Namespace).Create(ctx, run, metav1.CreateOptions{FieldManager: FieldManager})
 	logger := klog.FromContext(ctx)
 	switch {
 	case apierrors.IsAlreadyExists(err):
 		// Created before a crash, or by the previous leader.
 		logger.V(2).Info("Run exists already", "job", klog.KObj(job), "run", run.Name)
 	case err != nil:
-		return "", fmt.Errorf("creating run %s for %s: %w", run.Name, t.UTC().Format(time.RFC3339), err)
+		return "", fmt.Errorf("creating run %s for %s as %q: %w", run.Name, t.UTC().Format(time.RFC3339),
+			job.Status.Author.Username, err)
 	default:
 		runsCreated.Inc()
 		logger.Info("Created run", "job", klog.KObj(job), "run", run.Name, "scheduledTime", t.UTC().Format(time.RFC3339))
@@ -325,6 +370,13 @@ func (s *Scheduler) createRun(ctx context.Context, key cache.ObjectName, job *v1
 func (s *Scheduler) setCondition(job *v1beta1.Job, st *v1beta1.JobStatus, status metav1.ConditionStatus, reason, msg string) {
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
 		Type: ConditionScheduled, Status: status, Reason: reason, Message: msg,
+		ObservedGeneration: job.Generation, LastTransitionTime: metav1.NewTime(s.clock.Now()),
+	})
+}
+
+func (s *Scheduler) setAuthorized(job *v1beta1.Job, st *v1beta1.JobStatus, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type: pipelines.JobConditionAuthorized, Status: status, Reason: reason, Message: msg,
 		ObservedGeneration: job.Generation, LastTransitionTime: metav1.NewTime(s.clock.Now()),
 	})
 }

@@ -18,20 +18,27 @@ package job
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned/fake"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/informers/externalversions"
 )
@@ -45,6 +52,24 @@ type harness struct {
 	clock  *testingclock.FakeClock
 	s      *Scheduler
 	key    cache.ObjectName
+	// authors are the authors runs were created as, in order; forbid makes creates fail
+	// as an author whose access was revoked.
+	authors []string
+	forbid  bool
+}
+
+// clientFor stands in for impersonation: it records the author and returns the fake
+// clientset, or one that refuses to create runs when forbid is set.
+func (h *harness) clientFor(a *v1beta1.Author) (versioned.Interface, error) {
+	h.authors = append(h.authors, a.Username)
+	if !h.forbid {
+		return h.client, nil
+	}
+	c := fake.NewSimpleClientset()
+	c.PrependReactor("create", "runs", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(v1beta1.Resource("runs"), "", errors.New("revoked"))
+	})
+	return c, nil
 }
 
 func newJob(spec v1beta1.JobSpec) *v1beta1.Job {
@@ -58,8 +83,10 @@ func newJob(spec v1beta1.JobSpec) *v1beta1.Job {
 	spec.PipelineRef = v1beta1.PipelineRef{PipelineName: "p1"}
 	spec.Parameters = []v1beta1.RunParameter{{Name: "a", Value: "1"}}
 	return &v1beta1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "team-a", UID: "job-uid", CreationTimestamp: metav1.NewTime(t0)},
-		Spec:       spec,
+		ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "team-a", UID: "job-uid", CreationTimestamp: metav1.NewTime(t0),
+			Generation: 1},
+		Spec:   spec,
+		Status: v1beta1.JobStatus{Author: &v1beta1.Author{Username: "alice", Groups: []string{"system:authenticated"}}},
 	}
 }
 
@@ -71,7 +98,7 @@ func newHarness(t *testing.T, job *v1beta1.Job) *harness {
 		key: cache.ObjectName{Namespace: job.Namespace, Name: job.Name}}
 	factory := externalversions.NewSharedInformerFactory(h.client, 0)
 	var err error
-	h.s, err = NewScheduler(h.client, factory.Pipelines().V1beta1().Jobs(), factory.Pipelines().V1beta1().Runs(), h.clock)
+	h.s, err = NewScheduler(h.client, h.clientFor, factory.Pipelines().V1beta1().Jobs(), factory.Pipelines().V1beta1().Runs(), h.clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,8 +266,8 @@ func TestSchedulerCreatesRunsOnSchedule(t *testing.T) {
 	if run.Spec.ExperimentName != "e1" || run.Spec.PipelineRef.PipelineName != "p1" || len(run.Spec.Parameters) != 1 {
 		t.Errorf("run spec %+v, want the job's", run.Spec)
 	}
-	if c := h.job().Status.Conditions; len(c) != 1 || c[0].Type != ConditionScheduled || c[0].Status != metav1.ConditionTrue {
-		t.Errorf("conditions %+v", c)
+	if c := meta.FindStatusCondition(h.job().Status.Conditions, ConditionScheduled); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("conditions %+v", h.job().Status.Conditions)
 	}
 }
 
@@ -378,5 +405,78 @@ func TestSchedulerRequeuesAtTheNextTime(t *testing.T) {
 		return h.s.queue.Len() == 1, nil
 	}); err != nil {
 		t.Fatalf("the job was not queued at its next time: %v", err)
+	}
+}
+
+func (h *harness) authorized() *metav1.Condition {
+	return meta.FindStatusCondition(h.job().Status.Conditions, pipelines.JobConditionAuthorized)
+}
+
+func TestSchedulerCreatesRunsAsAuthor(t *testing.T) {
+	h := newHarness(t, newJob(v1beta1.JobSpec{Schedule: v1beta1.Schedule{IntervalSeconds: 10}, MaxConcurrency: 10}))
+	h.at(20 * time.Second)
+	h.sync()
+	h.expectRuns(10*time.Second, 20*time.Second)
+	if diff := cmp.Diff([]string{"alice", "alice"}, h.authors); diff != "" {
+		t.Errorf("runs created as (-want +got):\n%s", diff)
+	}
+	if c := h.authorized(); c == nil || c.Status != metav1.ConditionTrue || c.Reason != pipelines.JobReasonAuthorAllowed {
+		t.Errorf("condition Authorized: %+v", c)
+	}
+}
+
+// A revoked author stops the job until its spec changes, however often it is synced.
+func TestSchedulerStopsWhenAuthorIsForbidden(t *testing.T) {
+	h := newHarness(t, newJob(v1beta1.JobSpec{Schedule: v1beta1.Schedule{IntervalSeconds: 10}, MaxConcurrency: 10}))
+	h.forbid = true
+	h.at(10 * time.Second)
+	h.sync()
+	h.expectRuns()
+	h.expectStatus(none, none)
+	if c := h.authorized(); c == nil || c.Status != metav1.ConditionFalse || c.Reason != pipelines.JobReasonAuthorForbidden ||
+		c.ObservedGeneration != 1 {
+		t.Fatalf("condition Authorized: %+v", c)
+	}
+
+	// Access is back, but nobody has renewed the job: it stays stopped.
+	h.forbid = false
+	h.authors = nil
+	h.at(30 * time.Second)
+	h.sync()
+	h.expectRuns()
+	if len(h.authors) != 0 {
+		t.Errorf("the stopped job tried to create runs as %v", h.authors)
+	}
+
+	// A spec update (the server records its caller as the author) starts it again.
+	h.update(func(j *v1beta1.Job) {
+		j.Generation++
+		j.Spec.NoCatchup = true
+		j.Status.Author = &v1beta1.Author{Username: "carol"}
+	})
+	h.sync()
+	h.expectRuns(30 * time.Second)
+	if diff := cmp.Diff([]string{"carol"}, h.authors); diff != "" {
+		t.Errorf("runs created as (-want +got):\n%s", diff)
+	}
+	if c := h.authorized(); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("condition Authorized after the update: %+v", c)
+	}
+}
+
+// A job stored before authors were recorded does not run.
+func TestSchedulerJobWithoutAuthor(t *testing.T) {
+	job := newJob(v1beta1.JobSpec{Schedule: v1beta1.Schedule{IntervalSeconds: 10}})
+	job.Status.Author = nil
+	h := newHarness(t, job)
+	h.at(time.Minute)
+	h.sync()
+	h.expectRuns()
+	h.expectStatus(none, none)
+	if len(h.authors) != 0 {
+		t.Errorf("runs created as %v", h.authors)
+	}
+	if c := h.authorized(); c == nil || c.Status != metav1.ConditionFalse || c.Reason != pipelines.JobReasonAuthorMissing {
+		t.Errorf("condition Authorized: %+v", c)
 	}
 }

@@ -32,6 +32,8 @@ import (
 func ForKind(kind schema.GroupVersionKind) interface{} {
 	switch kind {
 	// Group=pipelines.kubeflow.org, Version=v1beta1
+	case v1beta1.SchemeGroupVersion.WithKind("Author"):
+		return &pipelinesv1beta1.AuthorApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("Experiment"):
 		return &pipelinesv1beta1.ExperimentApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("ExperimentSpec"):

@@ -15,8 +15,8 @@ limitations under the License.
 */
 
 // Package createhook runs a resource's create-time checks also when an object is
-// created by an update: server-side apply of a new object reaches the store's Update
-// with forceAllowCreate, not its Create.
+// created by an update (server-side apply of a new object reaches the store's Update
+// with forceAllowCreate, not its Create), and on updates that change what they checked.
 package createhook
 
 import (
@@ -30,14 +30,25 @@ import (
 // Func checks and completes an object about to be created.
 type Func func(ctx context.Context, obj runtime.Object) error
 
+// Changed says whether an update from old to obj changes what a Func checks.
+type Changed func(obj, old runtime.Object) bool
+
 // Wrap returns objInfo with hook run on the new object when there is no current one.
 func Wrap(objInfo rest.UpdatedObjectInfo, hook Func) rest.UpdatedObjectInfo {
 	return &wrapped{UpdatedObjectInfo: objInfo, hook: hook}
 }
 
+// WrapChanges returns objInfo with hook run on the new object when there is no current
+// one, and when changed says the update changes what hook checks: the hook then sees
+// the caller's identity in ctx, as on create.
+func WrapChanges(objInfo rest.UpdatedObjectInfo, hook Func, changed Changed) rest.UpdatedObjectInfo {
+	return &wrapped{UpdatedObjectInfo: objInfo, hook: hook, changed: changed}
+}
+
 type wrapped struct {
 	rest.UpdatedObjectInfo
-	hook Func
+	hook    Func
+	changed Changed
 }
 
 func (w *wrapped) UpdatedObject(ctx context.Context, old runtime.Object) (runtime.Object, error) {
@@ -46,7 +57,8 @@ func (w *wrapped) UpdatedObject(ctx context.Context, old runtime.Object) (runtim
 		return nil, err
 	}
 	// The store hands an empty object, without a resourceVersion, when none exists.
-	if m, merr := meta.Accessor(old); merr == nil && m.GetResourceVersion() != "" {
+	if m, merr := meta.Accessor(old); merr == nil && m.GetResourceVersion() != "" &&
+		(w.changed == nil || !w.changed(obj, old)) {
 		return obj, nil
 	}
 	if err := w.hook(ctx, obj); err != nil {

@@ -99,12 +99,18 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation 
 	return r.Store.Create(ctx, obj, createValidation, options)
 }
 
-// Update runs the create checks too when it creates (server-side apply of a new job).
+// Update runs the create checks, with the caller's identity, when it creates (server-side
+// apply of a new job) and when it changes the spec other than spec.enabled: the caller
+// becomes the job's author (see the strategy), so they must be allowed what a creator is.
 func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo,
 	createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc,
 	forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
-	return r.Store.Update(ctx, name, createhook.Wrap(objInfo, r.prepareCreate), createValidation, updateValidation,
-		forceAllowCreate, options)
+	return r.Store.Update(ctx, name, createhook.WrapChanges(objInfo, r.prepareCreate, authoredChange), createValidation,
+		updateValidation, forceAllowCreate, options)
+}
+
+func authoredChange(obj, old runtime.Object) bool {
+	return AuthoredChange(&obj.(*pipelines.Job).Spec, &old.(*pipelines.Job).Spec)
 }
 
 func (r *REST) prepareCreate(ctx context.Context, obj runtime.Object) error {

@@ -20,12 +20,14 @@ package job
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/apiserver/pkg/storage/names"
@@ -72,19 +74,52 @@ func (strategy) NamespaceScoped() bool { return true }
 // GetResetFields: status is written by the scheduler.
 func (strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set { return status.ResetStatus() }
 
-func (strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
+// PrepareForCreate records the caller as the job's author: its runs are created in
+// their name.
+func (strategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	j := obj.(*pipelines.Job)
-	j.Status = pipelines.JobStatus{}
+	j.Status = pipelines.JobStatus{Author: authorFrom(ctx)}
 	j.Generation = 1
 }
 
-// PrepareForUpdate counts spec changes in the generation: the scheduler acts on each.
-func (strategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
+// PrepareForUpdate counts spec changes in the generation (the scheduler acts on each)
+// and makes the caller the author of a changed spec.
+func (strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	j, oldJ := obj.(*pipelines.Job), old.(*pipelines.Job)
 	j.Status = oldJ.Status
 	if !apiequality.Semantic.DeepEqual(j.Spec, oldJ.Spec) {
 		j.Generation = oldJ.Generation + 1
 	}
+	if AuthoredChange(&j.Spec, &oldJ.Spec) {
+		j.Status.Author = authorFrom(ctx)
+	}
+}
+
+// AuthoredChange says whether new differs from old in more than spec.enabled: such a
+// change is checked as a create is and makes its caller the author. Enabling or
+// disabling changes neither what runs nor in whose name (jobs/enable, jobs/disable and
+// experiments/archive are their own permissions), so it keeps the author.
+func AuthoredChange(new, old *pipelines.JobSpec) bool {
+	a, b := *new, *old
+	a.Enabled, b.Enabled = nil, nil
+	return !apiequality.Semantic.DeepEqual(a, b)
+}
+
+// authorFrom is the request's user, or nil when there is none (the scheduler then
+// refuses to run the job).
+func authorFrom(ctx context.Context) *pipelines.Author {
+	u, ok := genericapirequest.UserFrom(ctx)
+	if !ok {
+		return nil
+	}
+	a := &pipelines.Author{Username: u.GetName(), UID: u.GetUID(), Groups: slices.Clone(u.GetGroups())}
+	for k, v := range u.GetExtra() {
+		if a.Extra == nil {
+			a.Extra = map[string]pipelines.ExtraValue{}
+		}
+		a.Extra[k] = slices.Clone(v)
+	}
+	return a
 }
 
 func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
@@ -110,12 +145,21 @@ func (strategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object
 // statusStrategy is the status subresource's: it changes status and nothing else.
 type statusStrategy struct{ strategy }
 
+// GetResetFields: status/author is the main strategy's, like spec.
 func (statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return status.ResetSpec()
+	fields := status.ResetSpec()
+	for _, set := range fields {
+		set.Insert(fieldpath.MakePathOrDie("status", "author"))
+	}
+	return fields
 }
 
+// PrepareForUpdate keeps the spec and the author: only the main strategy writes the
+// author, from the request's user.
 func (statusStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
-	obj.(*pipelines.Job).Spec = old.(*pipelines.Job).Spec
+	j, oldJ := obj.(*pipelines.Job), old.(*pipelines.Job)
+	j.Spec = oldJ.Spec
+	j.Status.Author = oldJ.Status.Author
 }
 
 // GetAttrs returns the labels and the selectable fields.

@@ -452,7 +452,32 @@ type JobStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Author is who last set the job's spec, as the server authenticated them: the
+	// scheduler creates the job's runs in their name. Set by the server on create and on
+	// each change of the spec other than spec.enabled; nobody can write it.
+	// +optional
+	Author *Author `json:"author,omitempty"`
 }
+
+// Author is an authenticated identity, recorded as a CertificateSigningRequest records
+// its requester.
+type Author struct {
+	// Username is the user's name.
+	Username string `json:"username"`
+	// UID identifies the user across time, when the authenticator gives one.
+	// +optional
+	UID string `json:"uid,omitempty"`
+	// Groups are the user's groups.
+	// +optional
+	// +listType=atomic
+	Groups []string `json:"groups,omitempty"`
+	// Extra is further information the authenticator gave.
+	// +optional
+	Extra map[string]ExtraValue `json:"extra,omitempty"`
+}
+
+// ExtraValue holds the values of one key of Author.Extra.
+type ExtraValue []string
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 

@@ -22,6 +22,11 @@ limitations under the License.
 package v1beta1
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Author) OpenAPIModelName() string {
+	return "org.kubeflow.pipelines.v1beta1.Author"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Experiment) OpenAPIModelName() string {
 	return "org.kubeflow.pipelines.v1beta1.Experiment"
 }

@@ -36,6 +36,10 @@ type JobStatusApplyConfiguration struct {
 	Active []string `json:"active,omitempty"`
 	// Conditions are the latest observations of the job's state.
 	Conditions []metav1.ConditionApplyConfiguration `json:"conditions,omitempty"`
+	// Author is who last set the job's spec, as the server authenticated them: the
+	// scheduler creates the job's runs in their name. Set by the server on create and on
+	// each change of the spec other than spec.enabled; nobody can write it.
+	Author *AuthorApplyConfiguration `json:"author,omitempty"`
 }
 
 // JobStatusApplyConfiguration constructs a declarative configuration of the JobStatus type for use with
@@ -80,5 +84,13 @@ func (b *JobStatusApplyConfiguration) WithConditions(values ...*metav1.Condition
 		}
 		b.Conditions = append(b.Conditions, *values[i])
 	}
+	return b
+}
+
+// WithAuthor sets the Author field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Author field is set to the value of the last call.
+func (b *JobStatusApplyConfiguration) WithAuthor(value *AuthorApplyConfiguration) *JobStatusApplyConfiguration {
+	b.Author = value
 	return b
 }
