@@ -34,6 +34,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/actionauthz"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/install"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
@@ -148,6 +149,10 @@ func (c CompletedConfig) New(ctx context.Context) (*Server, error) {
 		_ = backend.Close()
 		return nil, err
 	}
+	// kube-apiserver's authorization webhook for KFP's custom verbs. Behind this server's
+	// authentication and authorization: RBAC grants its path to kube-apiserver only.
+	genericServer.Handler.NonGoRestfulMux.Handle(actionauthz.Path,
+		&actionauthz.Handler{Reviews: kube.AuthorizationV1().SubjectAccessReviews()})
 	if c.ExtraConfig.Controllers != nil {
 		cfg := *c.ExtraConfig.Controllers
 		cfg.Sweep = collector.Sweep

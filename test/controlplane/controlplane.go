@@ -77,6 +77,9 @@ type Config struct {
 	APIServerFlags []string
 	// EtcdFlags are appended to etcd's flags.
 	EtcdFlags []string
+	// AuthorizationWebhook, when set, is consulted after Node and RBAC (which alone
+	// authorize otherwise).
+	AuthorizationWebhook *AuthorizationWebhook
 
 	// StartTimeout bounds how long Start waits for each process to become ready (default 3m;
 	// the first run on a loaded two-core machine takes tens of seconds). Building binaries is
@@ -95,6 +98,8 @@ type ControlPlane struct {
 	svcNamespace string
 	svcName      string
 	certs        Certs
+	// authorization is kube-apiserver's --authorization-config, if any.
+	authorization string
 
 	lock      *os.File
 	etcd      *process
@@ -169,6 +174,12 @@ func Start(ctx context.Context, cfg Config) (_ *ControlPlane, err error) {
 	c.certs = newCerts(filepath.Join(c.dir, "pki"))
 	if err := ensureCerts(c.certs, c.serviceHosts(), []net.IP{firstServiceIP()}); err != nil {
 		return nil, fmt.Errorf("preparing certificates in %s: %w", c.dir, err)
+	}
+
+	if cfg.AuthorizationWebhook != nil {
+		if c.authorization, err = c.writeAuthorizationConfig(cfg.AuthorizationWebhook); err != nil {
+			return nil, fmt.Errorf("preparing the authorization webhook: %w", err)
+		}
 	}
 
 	begin := time.Now()
@@ -296,6 +307,10 @@ func (c *ControlPlane) startAPIServer(ctx context.Context, timeout time.Duration
 
 func (c *ControlPlane) apiServerArgs(port int) []string {
 	pki := c.certs
+	authorization := "--authorization-mode=Node,RBAC"
+	if c.authorization != "" {
+		authorization = "--authorization-config=" + c.authorization
+	}
 	return []string{
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -305,7 +320,7 @@ func (c *ControlPlane) apiServerArgs(port int) []string {
 		"--tls-private-key-file=" + pki.APIServerKey,
 		"--client-ca-file=" + pki.ClusterCA,
 		"--etcd-servers=" + c.etcdURL,
-		"--authorization-mode=Node,RBAC",
+		authorization,
 		"--service-cluster-ip-range=" + serviceClusterIPRange,
 		"--service-account-issuer=" + ServiceAccountIssuer,
 		"--service-account-key-file=" + pki.ServiceAccountPublicKey,

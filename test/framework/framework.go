@@ -24,6 +24,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,6 +39,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/klog/v2"
 
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/actionauthz"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/controlplane"
 )
 
@@ -195,9 +197,19 @@ func Start(ctx context.Context, cfg Config) (_ *Environment, err error) {
 	if !controlplane.BinariesBuilt() {
 		e.logger.Info("Building kube-apiserver, etcd and kubectl the first time: that takes several minutes")
 	}
+	// kube-apiserver's authorization webhook is the server, whose port must be known
+	// before kube-apiserver starts.
+	serverPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	e.cp, err = controlplane.Start(ctx, controlplane.Config{
 		Dir: filepath.Join(e.dir, "controlplane"), BinDir: cfg.BinDir,
 		StartTimeout: e.timeout, Logger: e.logger,
+		AuthorizationWebhook: &controlplane.AuthorizationWebhook{
+			URL:             "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(serverPort)) + actionauthz.Path,
+			MatchConditions: actionauthz.MatchConditions,
+		},
 	})
 	wg.Wait()
 	if err = errors.Join(err, dbErr, buildErr); err != nil {
@@ -211,7 +223,7 @@ func Start(ctx context.Context, cfg Config) (_ *Environment, err error) {
 	if err := e.createCRDs(ctx, cfg.CRDs); err != nil {
 		return nil, err
 	}
-	if err := e.startServer(ctx, binary, serverKubeconfig, cfg.ServerArgs); err != nil {
+	if err := e.startServer(ctx, binary, serverKubeconfig, serverPort, cfg.ServerArgs); err != nil {
 		return nil, err
 	}
 	if err := e.waitTeamsAuthorized(ctx); err != nil {
@@ -245,7 +257,7 @@ func (e *Environment) lockDir() error {
 // replaced by the local process), creates the teams and returns the server's kubeconfig.
 func (e *Environment) prepareCluster(ctx context.Context) (string, error) {
 	args := []string{"apply", "--server-side", "--force-conflicts", "--field-manager=" + fieldManager}
-	for _, f := range []string{"namespace.yaml", "rbac.yaml", "clusterroles.yaml"} {
+	for _, f := range []string{"namespace.yaml", "rbac.yaml", "clusterroles.yaml", "authorization-webhook.yaml"} {
 		args = append(args, "-f", filepath.Join(e.root, "artifacts", f))
 	}
 	if _, _, err := e.cp.Kubectl(ctx, "", args...); err != nil {
@@ -301,13 +313,14 @@ func (e *Environment) createCRDs(ctx context.Context, files []string) error {
 
 // startServer starts pipelines-apiserver, registers its APIService and waits until it is
 // Available.
-func (e *Environment) startServer(ctx context.Context, binary, kubeconfig string, extra []string) error {
+func (e *Environment) startServer(ctx context.Context, binary, kubeconfig string, port int, extra []string) error {
 	certs := e.cp.Certs()
 	pool, err := loadCAPool(certs.ServingCA)
 	if err != nil {
 		return err
 	}
 	e.server = &apiServer{
+		port:    port,
 		binary:  binary,
 		logFile: filepath.Join(e.dir, "server", serverName+".log"),
 		caPool:  pool,
