@@ -138,7 +138,7 @@ func userWithRole(t *testing.T, name, ns, rules string) (versioned.Interface, st
 	return c, filepath.Join(env.ControlPlane().Dir(), "users", name+".kubeconfig")
 }
 
-// canI is kubectl auth can-i's answer for user (by kubeconfig): "yes" or "no".
+// canI is kubectl auth can-i's answer for a user (by kubeconfig): "yes" or "no".
 func canI(t *testing.T, kubeconfig, ns, resource, sub string) string {
 	t.Helper()
 	cmd := env.ControlPlane().KubectlCmd(t.Context(), kubeconfig, "auth", "can-i", "create",
@@ -146,7 +146,9 @@ func canI(t *testing.T, kubeconfig, ns, resource, sub string) string {
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	_ = cmd.Run() // exit status 1 means "no"
-	return strings.TrimSpace(out.String())
+	// "no - <the authorizer's reason>" when there is one.
+	answer, _, _ := strings.Cut(strings.TrimSpace(out.String()), " ")
+	return answer
 }
 
 const controlplaneGroup = "pipelines.kubeflow.org"
