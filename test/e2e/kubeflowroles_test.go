@@ -18,6 +18,7 @@ package e2e
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,7 +26,10 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/actionauthz"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 )
@@ -152,3 +156,33 @@ func canI(t *testing.T, kubeconfig, ns, resource, sub string) string {
 }
 
 const controlplaneGroup = "pipelines.kubeflow.org"
+
+// TestAuthorizationWebhookProtected: only kube-apiserver's webhook identity may ask the
+// webhook; to anyone else it would tell what other users may do.
+func TestAuthorizationWebhookProtected(t *testing.T) {
+	setup(t)
+	ca, err := os.ReadFile(env.ControlPlane().Certs().ServingCA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	review := []byte(`{"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{"user":"someone","groups":["system:masters"],
+"resourceAttributes":{"group":"pipelines.kubeflow.org","verb":"create","resource":"runs","subresource":"terminate","namespace":"team-a"}}}`)
+	ask := func(cert, key string) ([]byte, error) {
+		cfg := &rest.Config{Host: env.ServerURL(), TLSClientConfig: rest.TLSClientConfig{CAData: ca, CertFile: cert, KeyFile: key}}
+		c, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Discovery().RESTClient().Post().AbsPath(actionauthz.Path).SetHeader("Content-Type", "application/json").
+			Body(review).DoRaw(t.Context())
+	}
+	users := filepath.Join(env.ControlPlane().Dir(), "users")
+	if _, err := ask(filepath.Join(users, "bob.crt"), filepath.Join(users, "bob.key")); !apierrors.IsForbidden(err) {
+		t.Errorf("bob asking the webhook: %v, want Forbidden", err)
+	}
+	webhook := filepath.Join(env.ControlPlane().Dir(), "authorization")
+	body, err := ask(filepath.Join(webhook, "client.crt"), filepath.Join(webhook, "client.key"))
+	if err != nil || !strings.Contains(string(body), `"allowed":true`) {
+		t.Errorf("kube-apiserver's identity asking the webhook whether a member of system:masters may terminate: %v: %s", err, body)
+	}
+}
