@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -132,6 +134,26 @@ func TestKubeflowRoles(t *testing.T) {
 		}
 	}
 	t.Logf("%d action cases, each checked with kubectl auth can-i", cases)
+
+	// The webhook knows every action the server serves: each POST-only subresource.
+	resources, err := admin.Discovery().ServerResourcesForGroupVersion(v1beta1.SchemeGroupVersion.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := map[string][]string{}
+	for _, r := range resources.APIResources {
+		if parent, sub, ok := strings.Cut(r.Name, "/"); ok && len(r.Verbs) == 1 && r.Verbs[0] == "create" {
+			served[parent] = append(served[parent], sub)
+		}
+	}
+	want := map[string][]string{}
+	for r, subs := range actionauthz.Actions {
+		want[r] = append(want[r], subs...)
+	}
+	sortAll := cmpopts.SortSlices(func(a, b string) bool { return a < b })
+	if diff := cmp.Diff(want, served, sortAll); diff != "" {
+		t.Errorf("action subresources: actionauthz.Actions (-) and served (+):\n%s", diff)
+	}
 }
 
 // userWithRole issues a certificate for a new user bound to a Role of rules in ns, and

@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -198,8 +199,8 @@ func Start(ctx context.Context, cfg Config) (_ *Environment, err error) {
 		e.logger.Info("Building kube-apiserver, etcd and kubectl the first time: that takes several minutes")
 	}
 	// kube-apiserver's authorization webhook is the server, whose port must be known
-	// before kube-apiserver starts.
-	serverPort, err := freePort()
+	// before kube-apiserver starts, minutes before the server listens on it.
+	serverPort, err := reservedPort()
 	if err != nil {
 		return nil, err
 	}
@@ -726,6 +727,32 @@ func waitReady(ctx context.Context, p *process, timeout time.Duration, check fun
 
 // freePort returns a TCP port that was free on 127.0.0.1 a moment ago; start-up retries with
 // another one when a child fails with "address already in use".
+// reservedPort is a port free now and outside the kernel's ephemeral range, so that no
+// outgoing connection takes it before a server listens on it later.
+func reservedPort() (int, error) {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	const from = 10000
+	if low <= from+100 {
+		return freePort()
+	}
+	for range 100 {
+		port := from + rand.IntN(low-from)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			_ = l.Close()
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("no free port between %d and %d", from, low)
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
