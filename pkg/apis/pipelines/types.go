@@ -19,6 +19,7 @@ package pipelines
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // StorageState says whether an experiment or a run is archived.
@@ -278,6 +279,10 @@ type RunStatus struct {
 	// PipelineVersion is the version the run was created from, resolved and pinned at
 	// creation: deleting or changing the pipeline later does not rewrite the run.
 	PipelineVersion string
+	// PipelineVersionUID is the UID of that version, pinned with its name: a version
+	// deleted and re-created under the same name is not the one the run was authorized
+	// for, and the executor does not run it. Immutable.
+	PipelineVersionUID types.UID
 	// WorkflowName is the Argo Workflow that executes the run.
 	WorkflowName string
 	// StartTime is when the run started executing.

@@ -453,6 +453,11 @@ func (e *Executor) ensureWorkflow(ctx context.Context, run *v1beta1.Run, attempt
 	if err != nil {
 		return nil, fmt.Errorf("reading pipeline version %s/%s: %w", ns, run.Status.PipelineVersion, err)
 	}
+	// Runs stored before the UID was pinned have none; the name alone then decides.
+	if pinned := run.Status.PipelineVersionUID; pinned != "" && version.UID != pinned {
+		return nil, permanent("pipeline version %s/%s is not the one the run was created from: it was deleted and re-created (UID %s, pinned %s)",
+			ns, run.Status.PipelineVersion, version.UID, pinned)
+	}
 	wf, err := BuildWorkflow(run, version.Spec.Workflow.Raw, attempt)
 	if err != nil {
 		return nil, permanent("pipeline version %s/%s: %v", ns, version.Name, err)

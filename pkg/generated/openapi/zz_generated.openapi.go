@@ -1338,6 +1338,13 @@ func schema_pkg_apis_pipelines_v1beta1_RunStatus(ref common.ReferenceCallback) c
 							Format:      "",
 						},
 					},
+					"pipelineVersionUID": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PipelineVersionUID is the UID of that version, pinned with its name: a version deleted and re-created under the same name is not the one the run was authorized for, and the executor does not run it. Immutable.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 					"workflowName": {
 						SchemaProps: spec.SchemaProps{
 							Description: "WorkflowName is the Argo Workflow that executes the run.",

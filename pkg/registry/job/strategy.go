@@ -142,12 +142,13 @@ func (strategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object
 	return nil
 }
 
-// statusStrategy is the status subresource's: it changes status and nothing else.
+// statusStrategy is the status subresource's: it changes status and nothing else,
+// neither metadata nor spec.
 type statusStrategy struct{ strategy }
 
 // GetResetFields: status/author is the main strategy's, like spec.
 func (statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	fields := status.ResetSpec()
+	fields := status.ResetMetadataAndSpec()
 	for _, set := range fields {
 		set.Insert(fieldpath.MakePathOrDie("status", "author"))
 	}
@@ -157,9 +158,10 @@ func (statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 // PrepareForUpdate keeps the spec and the author: only the main strategy writes the
 // author, from the request's user.
 func (statusStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
-	j, oldJ := obj.(*pipelines.Job), old.(*pipelines.Job)
-	j.Spec = oldJ.Spec
-	j.Status.Author = oldJ.Status.Author
+	n, o := obj.(*pipelines.Job), old.(*pipelines.Job)
+	n.Spec = o.Spec
+	n.Status.Author = o.Status.Author
+	status.KeepMetadata(&n.ObjectMeta, &o.ObjectMeta)
 }
 
 // GetAttrs returns the labels and the selectable fields.

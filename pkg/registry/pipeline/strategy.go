@@ -92,15 +92,18 @@ func (strategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object
 	return nil
 }
 
-// statusStrategy is the status subresource's: it changes status and nothing else.
+// statusStrategy is the status subresource's: it changes status and nothing else,
+// neither metadata nor spec.
 type statusStrategy struct{ strategy }
 
 func (statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return status.ResetSpec()
+	return status.ResetMetadataAndSpec()
 }
 
 func (statusStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
-	obj.(*pipelines.Pipeline).Spec = old.(*pipelines.Pipeline).Spec
+	n, o := obj.(*pipelines.Pipeline), old.(*pipelines.Pipeline)
+	n.Spec = o.Spec
+	status.KeepMetadata(&n.ObjectMeta, &o.ObjectMeta)
 }
 
 // GetAttrs returns the labels and the selectable fields.

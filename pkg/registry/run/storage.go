@@ -109,9 +109,9 @@ func (r *REST) prepareCreate(ctx context.Context, obj runtime.Object) error {
 		return err
 	}
 	errs = append(errs, verrs...)
-	run.Status.PipelineVersion = ""
+	run.Status.PipelineVersion, run.Status.PipelineVersionUID = "", ""
 	if v != nil {
-		run.Status.PipelineVersion = v.Name
+		run.Status.PipelineVersion, run.Status.PipelineVersionUID = v.Name, v.UID
 		errs = append(errs, pipelineversion.CheckParameters(v, run.Spec.Parameters, spec.Child("parameters"))...)
 	}
 	if len(errs) > 0 {

@@ -80,14 +80,15 @@ func (strategy) NamespaceScoped() bool { return true }
 // GetResetFields: status is written by the server and the executor.
 func (strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set { return status.ResetStatus() }
 
-// PrepareForCreate starts the run Pending. The pinned version was resolved by
-// REST.Create, which overwrites whatever the caller sent.
+// PrepareForCreate starts the run Pending. The pinned version, its name and UID, was
+// resolved by REST.Create, which overwrites whatever the caller sent.
 func (strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
 	r := obj.(*pipelines.Run)
 	r.Status = pipelines.RunStatus{
-		Phase:           pipelines.RunPhasePending,
-		StorageState:    pipelines.StorageStateAvailable,
-		PipelineVersion: r.Status.PipelineVersion,
+		Phase:              pipelines.RunPhasePending,
+		StorageState:       pipelines.StorageStateAvailable,
+		PipelineVersion:    r.Status.PipelineVersion,
+		PipelineVersionUID: r.Status.PipelineVersionUID,
 	}
 	r.Generation = 1
 }
@@ -125,15 +126,18 @@ func (strategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object
 	return nil
 }
 
-// statusStrategy is the status subresource's: it changes status and nothing else.
+// statusStrategy is the status subresource's: it changes status and nothing else,
+// neither metadata nor spec.
 type statusStrategy struct{ strategy }
 
 func (statusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return status.ResetSpec()
+	return status.ResetMetadataAndSpec()
 }
 
 func (statusStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
-	obj.(*pipelines.Run).Spec = old.(*pipelines.Run).Spec
+	n, o := obj.(*pipelines.Run), old.(*pipelines.Run)
+	n.Spec = o.Spec
+	status.KeepMetadata(&n.ObjectMeta, &o.ObjectMeta)
 }
 
 // GetAttrs returns the labels and the selectable fields.

@@ -82,11 +82,23 @@ func (r *REST) ConvertToTable(ctx context.Context, object, tableOptions runtime.
 	return r.store.ConvertToTable(ctx, object, tableOptions)
 }
 
-// ResetSpec is the field set a status strategy resets: everything but status.
-func ResetSpec() map[fieldpath.APIVersion]*fieldpath.Set {
+// ResetMetadataAndSpec is the field set a status strategy resets: everything but
+// status, as kube-apiserver resets it for custom resources.
+func ResetMetadataAndSpec() map[fieldpath.APIVersion]*fieldpath.Set {
 	return map[fieldpath.APIVersion]*fieldpath.Set{
-		"pipelines.kubeflow.org/v1beta1": fieldpath.NewSet(fieldpath.MakePathOrDie("spec")),
+		"pipelines.kubeflow.org/v1beta1": fieldpath.NewSet(fieldpath.MakePathOrDie("metadata"), fieldpath.MakePathOrDie("spec")),
 	}
+}
+
+// KeepMetadata makes an update through a status subresource keep the stored
+// metadata, as kube-apiserver does for custom resources: labels, annotations,
+// finalizers and owner references are changed through the resource itself, where
+// they are authorized and validated as such. Only managedFields come from the
+// request: the field manager has just recorded the status change in them.
+func KeepMetadata(obj, old *metav1.ObjectMeta) {
+	managed := obj.ManagedFields
+	*obj = *old.DeepCopy()
+	obj.ManagedFields = managed
 }
 
 // ResetStatus is the field set a main strategy resets: status.

@@ -19,6 +19,7 @@ package v1beta1
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // StorageState says whether an experiment or a run is archived.
@@ -307,6 +308,11 @@ type RunStatus struct {
 	// creation: deleting or changing the pipeline later does not rewrite the run.
 	// +optional
 	PipelineVersion string `json:"pipelineVersion,omitempty"`
+	// PipelineVersionUID is the UID of that version, pinned with its name: a version
+	// deleted and re-created under the same name is not the one the run was authorized
+	// for, and the executor does not run it. Immutable.
+	// +optional
+	PipelineVersionUID types.UID `json:"pipelineVersionUID,omitempty"`
 	// WorkflowName is the Argo Workflow that executes the run.
 	// +optional
 	WorkflowName string `json:"workflowName,omitempty"`

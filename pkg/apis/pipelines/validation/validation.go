@@ -160,6 +160,11 @@ func ValidateRunUpdate(r, old *pipelines.Run) field.ErrorList {
 	errs = append(errs, immutable(r.Spec.PipelineRef, old.Spec.PipelineRef, spec.Child("pipelineRef"))...)
 	errs = append(errs, immutable(r.Spec.Parameters, old.Spec.Parameters, spec.Child("parameters"))...)
 	errs = append(errs, apimachineryvalidation.ValidateImmutableField(r.Spec.ServiceAccountName, old.Spec.ServiceAccountName, spec.Child("serviceAccountName"))...)
+	// The version was resolved and authorized at create; the executor runs what these
+	// name, so no status update may point them elsewhere.
+	status := field.NewPath("status")
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(r.Status.PipelineVersion, old.Status.PipelineVersion, status.Child("pipelineVersion"))...)
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(r.Status.PipelineVersionUID, old.Status.PipelineVersionUID, status.Child("pipelineVersionUID"))...)
 	return append(errs, validateRunStatus(&r.Status)...)
 }
 

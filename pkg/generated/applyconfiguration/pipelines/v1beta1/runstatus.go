@@ -21,6 +21,7 @@ package v1beta1
 import (
 	pipelinesv1beta1 "github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	types "k8s.io/apimachinery/pkg/types"
 	metav1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -36,6 +37,10 @@ type RunStatusApplyConfiguration struct {
 	// PipelineVersion is the version the run was created from, resolved and pinned at
 	// creation: deleting or changing the pipeline later does not rewrite the run.
 	PipelineVersion *string `json:"pipelineVersion,omitempty"`
+	// PipelineVersionUID is the UID of that version, pinned with its name: a version
+	// deleted and re-created under the same name is not the one the run was authorized
+	// for, and the executor does not run it. Immutable.
+	PipelineVersionUID *types.UID `json:"pipelineVersionUID,omitempty"`
 	// WorkflowName is the Argo Workflow that executes the run.
 	WorkflowName *string `json:"workflowName,omitempty"`
 	// StartTime is when the run started executing.
@@ -81,6 +86,14 @@ func (b *RunStatusApplyConfiguration) WithStorageState(value pipelinesv1beta1.St
 // If called multiple times, the PipelineVersion field is set to the value of the last call.
 func (b *RunStatusApplyConfiguration) WithPipelineVersion(value string) *RunStatusApplyConfiguration {
 	b.PipelineVersion = &value
+	return b
+}
+
+// WithPipelineVersionUID sets the PipelineVersionUID field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PipelineVersionUID field is set to the value of the last call.
+func (b *RunStatusApplyConfiguration) WithPipelineVersionUID(value types.UID) *RunStatusApplyConfiguration {
+	b.PipelineVersionUID = &value
 	return b
 }
 
