@@ -152,7 +152,9 @@ func TestStatusChangesOnlyStatus(t *testing.T) {
 			v := o.(*pipelines.PipelineVersion)
 			v.Spec.Description = "changed"
 			v.Status.Conditions = []metav1.Condition{{Type: "T", Status: metav1.ConditionTrue, Reason: "R", Message: message, LastTransitionTime: metav1.Now()}}
-		}, func(o runtime.Object) string { return conditionMessage(o.(*pipelines.PipelineVersion).Status.Conditions) }},
+		}, func(o runtime.Object) string {
+			return conditionMessage(o.(*pipelines.PipelineVersion).Status.Conditions)
+		}},
 		{"runs", "x", func(o runtime.Object) {
 			r := o.(*pipelines.Run)
 			r.Spec.ServiceAccountName = "cluster-admin"
