@@ -67,6 +67,8 @@ type ExtraConfig struct {
 	StoragePrefix string
 	// Controllers configures the run executor and the job scheduler; nil runs neither.
 	Controllers *controller.Config
+	// Registry holds the cluster-wide rules the resources enforce.
+	Registry registry.Options
 }
 
 // Config is the whole configuration.
@@ -137,7 +139,7 @@ func (c CompletedConfig) New(ctx context.Context) (*Server, error) {
 		_ = backend.Close()
 		return nil, fmt.Errorf("a client for kube-apiserver: %w", err)
 	}
-	storage, collector, err := registry.NewStorage(Scheme, getter, c.GenericConfig.Authorization.Authorizer, kube.CoreV1())
+	storage, collector, err := registry.NewStorage(Scheme, getter, c.GenericConfig.Authorization.Authorizer, kube.CoreV1(), c.ExtraConfig.Registry)
 	if err != nil {
 		_ = backend.Close()
 		return nil, err

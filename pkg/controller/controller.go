@@ -49,6 +49,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/run"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/informers/externalversions"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow/policy"
 )
 
 // Config configures the controllers.
@@ -73,6 +74,11 @@ type Config struct {
 	Sweep func(ctx context.Context) error
 	// SweepInterval is the time between sweeps. Default: a minute.
 	SweepInterval time.Duration
+	// DefaultServiceAccount is the account the pods of runs that name none run as.
+	DefaultServiceAccount string
+	// WorkflowPolicy is checked again on each workflow before it is created: the
+	// policy may have changed since its pipeline version was accepted.
+	WorkflowPolicy policy.Policy
 	// Clock tells the time. Default: the real one.
 	Clock clock.WithTicker
 }
@@ -240,7 +246,8 @@ func (c *Controllers) lead(ctx context.Context) {
 	jobFactory := externalversions.NewSharedInformerFactory(c.pipelines, 0)
 	defer jobFactory.Shutdown()
 	runs := runFactory.Pipelines().V1beta1().Runs()
-	executor, err := run.NewExecutor(c.pipelines, c.workflows, runs, c.cfg.Clock)
+	executor, err := run.NewExecutor(c.pipelines, c.workflows, runs,
+		run.Rules{DefaultServiceAccount: c.cfg.DefaultServiceAccount, Policy: c.cfg.WorkflowPolicy}, c.cfg.Clock)
 	if err != nil {
 		logger.Error(err, "Cannot start the run executor")
 		return

@@ -35,6 +35,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipelineversion"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow/policy"
 )
 
 // Tables are the MySQL tables of the resources and the fields they index.
@@ -42,17 +43,24 @@ func Tables() []mysqlstorage.Table {
 	return []mysqlstorage.Table{pipeline.Table, pipelineversion.Table, experiment.Table, run.Table, job.Table}
 }
 
+// Options are the cluster-wide rules the registry enforces.
+type Options struct {
+	// WorkflowPolicy decides what the workflows of pipeline versions may do.
+	WorkflowPolicy policy.Policy
+}
+
 // NewStorage returns the storage of every resource and subresource, keyed by path as
 // APIGroupInfo wants it, and the collector that finishes the cascades of deletes (for
 // the controllers' leader to sweep). authz decides whether a caller may use a pipeline
-// of another namespace; pods reads the logs of runs' pods.
+// of another namespace and the service account a run's pods run as; pods reads the
+// logs of runs' pods.
 func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz authorizer.Authorizer,
-	pods corev1client.PodsGetter) (map[string]rest.Storage, *cascade.Collector, error) {
+	pods corev1client.PodsGetter, opts Options) (map[string]rest.Storage, *cascade.Collector, error) {
 	pipelineStore, pipelineStatus, err := pipeline.NewREST(scheme, getter)
 	if err != nil {
 		return nil, nil, err
 	}
-	versionStore, versionStatus, err := pipelineversion.NewREST(scheme, getter, pipelineStore, pipelineStatus)
+	versionStore, versionStatus, err := pipelineversion.NewREST(scheme, getter, pipelineStore, pipelineStatus, opts.WorkflowPolicy)
 	if err != nil {
 		return nil, nil, err
 	}

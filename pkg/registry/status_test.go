@@ -80,7 +80,7 @@ func newStorage(t *testing.T, authz authorizer.Authorizer) map[string]rest.Stora
 		EnableGarbageCollection: true,
 		DeleteCollectionWorkers: 1,
 	}
-	storage, err := registry.NewStorage(apiserver.Scheme, getter, authz, nil)
+	storage, err := registry.NewStorage(apiserver.Scheme, getter, authz, nil, registry.Options{})
 	if err != nil {
 		t.Fatalf("NewStorage: %v", err)
 	}

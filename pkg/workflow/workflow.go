@@ -194,3 +194,50 @@ func checkRef(s Step, templates sets.Set[string], p *field.Path) field.ErrorList
 	}
 	return errs
 }
+
+// VisitTemplates calls fn with every template of a workflow's spec and its path below
+// specPath: spec.templateDefaults, which Argo merges into each template, each of
+// spec.templates, and the templates written inline in their steps and tasks, at any
+// depth. It reads the generic JSON object, so that what it visits is what Argo reads.
+func VisitTemplates(spec map[string]interface{}, specPath *field.Path, fn func(t map[string]interface{}, path *field.Path)) {
+	if d, ok := spec["templateDefaults"].(map[string]interface{}); ok {
+		visitTemplate(d, specPath.Child("templateDefaults"), fn)
+	}
+	templates, _ := spec["templates"].([]interface{})
+	for i, t := range templates {
+		if t, ok := t.(map[string]interface{}); ok {
+			visitTemplate(t, specPath.Child("templates").Index(i), fn)
+		}
+	}
+}
+
+func visitTemplate(t map[string]interface{}, path *field.Path, fn func(map[string]interface{}, *field.Path)) {
+	fn(t, path)
+	VisitSteps(t, path, func(s map[string]interface{}, sp *field.Path) {
+		if inline, ok := s["inline"].(map[string]interface{}); ok {
+			visitTemplate(inline, sp.Child("inline"), fn)
+		}
+	})
+}
+
+// VisitSteps calls fn with every step (steps[i][j]) and DAG task (dag.tasks[i]) of a
+// template, and its path below the template's.
+func VisitSteps(t map[string]interface{}, path *field.Path, fn func(s map[string]interface{}, path *field.Path)) {
+	groups, _ := t["steps"].([]interface{})
+	for i, g := range groups {
+		steps, _ := g.([]interface{})
+		for j, s := range steps {
+			if s, ok := s.(map[string]interface{}); ok {
+				fn(s, path.Child("steps").Index(i).Index(j))
+			}
+		}
+	}
+	if dag, ok := t["dag"].(map[string]interface{}); ok {
+		tasks, _ := dag["tasks"].([]interface{})
+		for i, task := range tasks {
+			if task, ok := task.(map[string]interface{}); ok {
+				fn(task, path.Child("dag", "tasks").Index(i))
+			}
+		}
+	}
+}

@@ -42,6 +42,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apiserver"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/cmd/options"
 	generatedopenapi "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/openapi"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry"
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
 )
 
@@ -58,6 +59,7 @@ type Options struct {
 	ServerRun   *genericoptions.ServerRunOptions
 	MySQL       *options.MySQLOptions
 	Controllers *options.ControllersOptions
+	RunPolicy   *options.RunPolicyOptions
 	Logs        *logs.Options
 	// APIAudiences are the audiences of the bearer tokens accepted from direct callers.
 	APIAudiences []string
@@ -70,6 +72,7 @@ func NewOptions() *Options {
 		ServerRun:          genericoptions.NewServerRunOptions(),
 		MySQL:              options.NewMySQLOptions(),
 		Controllers:        options.NewControllersOptions(),
+		RunPolicy:          options.NewRunPolicyOptions(),
 		Logs:               logs.NewOptions(),
 		APIAudiences:       []string{DefaultAPIAudience},
 	}
@@ -97,6 +100,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	r.Traces.AddFlags(fss.FlagSet("traces"))
 	o.MySQL.AddFlags(fss.FlagSet("mysql"))
 	o.Controllers.AddFlags(fss.FlagSet("controllers"))
+	o.RunPolicy.AddFlags(fss.FlagSet("run policy"))
 	logsapi.AddFlags(o.Logs, fss.FlagSet("logs"))
 	utilfeature.DefaultMutableFeatureGate.AddFlag(fss.FlagSet("feature gates"))
 	return fss
@@ -116,6 +120,7 @@ func (o *Options) Validate() error {
 	errs = append(errs, o.ServerRun.Validate()...)
 	errs = append(errs, o.MySQL.Validate()...)
 	errs = append(errs, o.Controllers.Validate()...)
+	errs = append(errs, o.RunPolicy.Validate()...)
 	if len(o.APIAudiences) == 0 {
 		errs = append(errs, fmt.Errorf("--api-audiences must name at least one audience, or tokens minted for kube-apiserver would be accepted"))
 	}
@@ -154,12 +159,18 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err := o.MySQL.ApplyTo(&storage); err != nil {
 		return nil, err
 	}
+	controllers := o.Controllers.ApplyTo()
+	if controllers != nil {
+		controllers.DefaultServiceAccount = o.RunPolicy.DefaultServiceAccount
+		controllers.WorkflowPolicy = o.RunPolicy.Workflow
+	}
 	return &apiserver.Config{
 		GenericConfig: serverConfig,
 		ExtraConfig: apiserver.ExtraConfig{
 			Storage:       storage,
 			StoragePrefix: o.MySQL.Prefix,
-			Controllers:   o.Controllers.ApplyTo(),
+			Controllers:   controllers,
+			Registry:      registry.Options{WorkflowPolicy: o.RunPolicy.Workflow},
 		},
 	}, nil
 }

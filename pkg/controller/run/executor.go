@@ -56,6 +56,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -73,6 +74,7 @@ import (
 	pipelineslisters "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/listers/pipelines/v1beta1"
 	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow/policy"
 )
 
 const (
@@ -92,17 +94,28 @@ type Executor struct {
 	runSynced cache.InformerSynced
 	queue     workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	clock     clock.PassiveClock
+	rules     Rules
 
 	// wfLister reads the workflows of runs; Run sets it once Argo's API is served.
 	wfLister cache.GenericLister
 }
 
+// Rules are the cluster's rules on what a run's pods may do.
+type Rules struct {
+	// DefaultServiceAccount is the account of the pods of runs that name none.
+	DefaultServiceAccount string
+	// Policy is checked on each workflow before it is created.
+	Policy policy.Policy
+}
+
 // NewExecutor returns an executor that reads and writes runs with client, sees them
-// through runInformer and manages workflows with workflows. clk tells the time
-// (clock.RealClock{} outside tests).
-func NewExecutor(client versioned.Interface, workflows dynamic.Interface, runInformer pipelinesinformers.RunInformer, clk clock.WithTicker) (*Executor, error) {
+// through runInformer and manages workflows with workflows, under rules. clk tells
+// the time (clock.RealClock{} outside tests).
+func NewExecutor(client versioned.Interface, workflows dynamic.Interface, runInformer pipelinesinformers.RunInformer,
+	rules Rules, clk clock.WithTicker) (*Executor, error) {
 	registerMetrics()
 	e := &Executor{
+		rules:     rules,
 		client:    client,
 		workflows: workflows,
 		runs:      runInformer.Lister(),
@@ -458,9 +471,13 @@ func (e *Executor) ensureWorkflow(ctx context.Context, run *v1beta1.Run, attempt
 		return nil, permanent("pipeline version %s/%s is not the one the run was created from: it was deleted and re-created (UID %s, pinned %s)",
 			ns, run.Status.PipelineVersion, version.UID, pinned)
 	}
-	wf, err := BuildWorkflow(run, version.Spec.Workflow.Raw, attempt)
+	wf, err := BuildWorkflow(run, version.Spec.Workflow.Raw, attempt, e.rules.DefaultServiceAccount)
 	if err != nil {
 		return nil, permanent("pipeline version %s/%s: %v", ns, version.Name, err)
+	}
+	// The version passed the policy in force when it was created; this one may be stricter.
+	if errs := e.rules.Policy.Check(wf.Object, field.NewPath("spec", "workflow")); len(errs) > 0 {
+		return nil, permanent("pipeline version %s/%s: %v", ns, version.Name, errs.ToAggregate())
 	}
 	client := e.workflows.Resource(workflow.Resource).Namespace(run.Namespace)
 	created, err := client.Create(ctx, wf, metav1.CreateOptions{FieldManager: FieldManager})

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
@@ -66,13 +67,18 @@ func WorkflowName(run string, attempt int32) string {
 //     manifest's generateName;
 //   - the run's parameter values instead of the defaults in spec.arguments.parameters,
 //     and the parameters the manifest does not declare appended;
-//   - the run's service account, if it names one;
+//   - the run's service account, or defaultServiceAccount if it names none, as the
+//     account of every pod: the workflow's spec.serviceAccountName is set to it, and
+//     every other account setting (spec.executor, spec.automountServiceAccountToken,
+//     and serviceAccountName, automountServiceAccountToken and executor of every
+//     template, template default and inline template) is removed, so that no pod
+//     runs as an account the run's creator was not authorized to use;
 //   - the label RunLabel on the workflow and, through spec.podMetadata, on its pods;
 //   - the run as its controlling owner, so that deleting the run deletes it.
 //
 // Whatever else the manifest says is passed on unchanged; kube-apiserver checks it
 // against Argo's schema when the workflow is created.
-func BuildWorkflow(run *v1beta1.Run, manifest []byte, attempt int32) (*unstructured.Unstructured, error) {
+func BuildWorkflow(run *v1beta1.Run, manifest []byte, attempt int32, defaultServiceAccount string) (*unstructured.Unstructured, error) {
 	if _, errs := workflow.Parse(manifest, nil); len(errs) > 0 {
 		return nil, errs.ToAggregate()
 	}
@@ -107,9 +113,7 @@ func BuildWorkflow(run *v1beta1.Run, manifest []byte, attempt int32) (*unstructu
 		return nil, fmt.Errorf("the pipeline version's workflow has no spec")
 	}
 	delete(spec, "shutdown")
-	if run.Spec.ServiceAccountName != "" {
-		spec["serviceAccountName"] = run.Spec.ServiceAccountName
-	}
+	setServiceAccount(spec, run.Spec.ServiceAccountName, defaultServiceAccount)
 	dropZeroParallelism(spec)
 	if err := setParameters(spec, run.Spec.Parameters); err != nil {
 		return nil, err
@@ -118,6 +122,26 @@ func BuildWorkflow(run *v1beta1.Run, manifest []byte, attempt int32) (*unstructu
 		return nil, fmt.Errorf("spec.podMetadata: %w", err)
 	}
 	return wf, nil
+}
+
+// setServiceAccount makes the run's account, or the default, the only one the
+// workflow names. Argo lets a template or the executor run as another account, and
+// with automountServiceAccountToken false it requires one; both are removed.
+func setServiceAccount(spec map[string]interface{}, account, defaultAccount string) {
+	if account == "" {
+		account = defaultAccount
+	}
+	delete(spec, "serviceAccountName")
+	if account != "" {
+		spec["serviceAccountName"] = account
+	}
+	delete(spec, "automountServiceAccountToken")
+	delete(spec, "executor")
+	workflow.VisitTemplates(spec, nil, func(t map[string]interface{}, _ *field.Path) {
+		delete(t, "serviceAccountName")
+		delete(t, "automountServiceAccountToken")
+		delete(t, "executor")
+	})
 }
 
 // dropZeroParallelism removes parallelism: 0 from the workflow and its templates. The

@@ -17,6 +17,7 @@ limitations under the License.
 package run
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -84,7 +85,7 @@ func build(t *testing.T, run *v1beta1.Run, attempt int32) *unstructured.Unstruct
 	if err != nil {
 		t.Fatal(err)
 	}
-	wf, err := BuildWorkflow(run, raw, attempt)
+	wf, err := BuildWorkflow(run, raw, attempt, "default-runner")
 	if err != nil {
 		t.Fatalf("BuildWorkflow: %v", err)
 	}
@@ -127,8 +128,8 @@ func TestBuildWorkflow(t *testing.T) {
 	if diff := cmp.Diff(wantParams, params); diff != "" {
 		t.Errorf("parameters (-want +got):\n%s", diff)
 	}
-	if sa, _, _ := unstructured.NestedString(wf.Object, "spec", "serviceAccountName"); sa != "pipeline-runner" {
-		t.Errorf("serviceAccountName %q, want the manifest's when the run names none", sa)
+	if sa, _, _ := unstructured.NestedString(wf.Object, "spec", "serviceAccountName"); sa != "default-runner" {
+		t.Errorf("serviceAccountName %q, want the server's default, not the manifest's, when the run names none", sa)
 	}
 	if l, _, _ := unstructured.NestedString(wf.Object, "spec", "podMetadata", "labels", RunLabel); l != "r1" {
 		t.Errorf("pods are not labelled with the run: %q", l)
@@ -172,7 +173,7 @@ func TestBuildWorkflowServiceAccountAndExtraParameters(t *testing.T) {
 
 func TestBuildWorkflowRejects(t *testing.T) {
 	for _, bad := range []string{``, `[]`, `{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow"}`, `{"spec": 1}`} {
-		if _, err := BuildWorkflow(testRun(), []byte(bad), 1); err == nil {
+		if _, err := BuildWorkflow(testRun(), []byte(bad), 1, "default-runner"); err == nil {
 			t.Errorf("BuildWorkflow(%q) accepted it", bad)
 		}
 	}
@@ -202,5 +203,42 @@ func TestWorkflowName(t *testing.T) {
 	}
 	if a != WorkflowName(long, 2) || a == b || !strings.HasSuffix(a, "-retry1") {
 		t.Errorf("long names: %q and %q", a, b)
+	}
+}
+
+// TestBuildWorkflowOnlyTheRunsAccount: every account a manifest names, for the
+// executor, a template, a template default or an inline template, gives way to the
+// run's, and no pod can opt out of it through automountServiceAccountToken.
+func TestBuildWorkflowOnlyTheRunsAccount(t *testing.T) {
+	const overrides = `{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "spec": {
+  "entrypoint": "main", "serviceAccountName": "admin", "automountServiceAccountToken": false,
+  "executor": {"serviceAccountName": "admin"},
+  "templateDefaults": {"serviceAccountName": "admin", "executor": {"serviceAccountName": "admin"}},
+  "templates": [
+    {"name": "main", "serviceAccountName": "admin", "automountServiceAccountToken": true,
+     "executor": {"serviceAccountName": "admin"},
+     "steps": [[{"name": "s", "inline": {"serviceAccountName": "admin", "container": {"image": "x"}}}]]},
+    {"name": "d", "dag": {"tasks": [{"name": "t", "inline": {"executor": {"serviceAccountName": "admin"}, "container": {"image": "x"}}}]}}
+  ]}}`
+	for _, c := range []struct{ run, want string }{{"", "default-runner"}, {"team-runner", "team-runner"}} {
+		run := testRun()
+		run.Spec.ServiceAccountName = c.run
+		wf, err := BuildWorkflow(run, []byte(overrides), 1, "default-runner")
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := json.Marshal(wf.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Count(string(js), `"serviceAccountName"`); got != 1 {
+			t.Errorf("%d serviceAccountName fields left, want only the workflow's: %s", got, js)
+		}
+		if strings.Contains(string(js), "admin") || strings.Contains(string(js), "automountServiceAccountToken") {
+			t.Errorf("an account override survived: %s", js)
+		}
+		if sa, _, _ := unstructured.NestedString(wf.Object, "spec", "serviceAccountName"); sa != c.want {
+			t.Errorf("run naming %q: serviceAccountName %q, want %q", c.run, sa, c.want)
+		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -34,6 +35,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/createhook"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/experiment"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipelineversion"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/serviceaccount"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/status"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/table"
 )
@@ -46,6 +48,8 @@ type REST struct {
 	// Cascade carries a delete's propagation policy to the runs the job created, which
 	// the registry adds once their store exists.
 	Cascade *cascade.Owner
+	// authz decides whether the caller may use the service account the pods run as.
+	authz authorizer.Authorizer
 }
 
 var (
@@ -78,7 +82,7 @@ func NewREST(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, experimen
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: getter, AttrFunc: GetAttrs}); err != nil {
 		return nil, nil, err
 	}
-	r := &REST{Store: store, experiments: experiments, resolver: resolver, Cascade: cascade.New("Job", store)}
+	r := &REST{Store: store, experiments: experiments, resolver: resolver, Cascade: cascade.New("Job", store), authz: resolver.Authorizer}
 	return r, status.NewREST(store, statusStrategy{s}), nil
 }
 
@@ -115,6 +119,9 @@ func authoredChange(obj, old runtime.Object) bool {
 
 func (r *REST) prepareCreate(ctx context.Context, obj runtime.Object) error {
 	j := obj.(*pipelines.Job)
+	if err := serviceaccount.Authorize(ctx, r.authz, j.Spec.ServiceAccountName); err != nil {
+		return err
+	}
 	spec := field.NewPath("spec")
 	errs, err := experiment.Own(ctx, r.experiments, j, j.Spec.ExperimentName, spec.Child("experimentName"))
 	if err != nil {

@@ -38,6 +38,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/owner"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/status"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/table"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow/policy"
 )
 
 // REST serves pipeline versions.
@@ -62,8 +63,8 @@ func (*REST) Categories() []string { return []string{"kfp"} }
 // belong to the pipelines that pipelineStore serves; their creation and deletion keep
 // the pipeline's status (latest version, count) current through pipelineStatus.
 func NewREST(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, pipelineStore rest.Getter,
-	pipelineStatus rest.Updater) (*REST, *status.REST, error) {
-	s := newStrategy(scheme)
+	pipelineStatus rest.Updater, wfPolicy policy.Policy) (*REST, *status.REST, error) {
+	s := newStrategy(scheme, wfPolicy)
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &pipelines.PipelineVersion{} },
 		NewListFunc:               func() runtime.Object { return &pipelines.PipelineVersionList{} },

@@ -30,6 +30,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/apiserver/pkg/storage/names"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
@@ -38,6 +39,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/status"
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow/policy"
 )
 
 // PipelineNameField selects a pipeline's versions.
@@ -59,10 +61,12 @@ var Table = mysqlstorage.Table{
 type strategy struct {
 	runtime.ObjectTyper
 	names.NameGenerator
+	// policy decides what the workflow's pods may do beyond what any pod may.
+	policy policy.Policy
 }
 
-func newStrategy(typer runtime.ObjectTyper) strategy {
-	return strategy{typer, names.SimpleNameGenerator}
+func newStrategy(typer runtime.ObjectTyper, p policy.Policy) strategy {
+	return strategy{typer, names.SimpleNameGenerator, p}
 }
 
 func (strategy) NamespaceScoped() bool { return true }
@@ -87,8 +91,18 @@ func (strategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
 	obj.(*pipelines.PipelineVersion).Status = old.(*pipelines.PipelineVersion).Status
 }
 
-func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
-	return validation.ValidatePipelineVersion(obj.(*pipelines.PipelineVersion))
+func (s strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
+	v := obj.(*pipelines.PipelineVersion)
+	errs := validation.ValidatePipelineVersion(v)
+	if len(errs) > 0 {
+		return errs
+	}
+	// Validation parsed it; the policy reads it as Argo will, as generic JSON.
+	wf := map[string]interface{}{}
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(v.Spec.Workflow.Raw, &wf); err != nil {
+		return field.ErrorList{field.Invalid(field.NewPath("spec", "workflow"), field.OmitValueType{}, err.Error())}
+	}
+	return s.policy.Check(wf, field.NewPath("spec", "workflow"))
 }
 
 func (strategy) WarningsOnCreate(context.Context, runtime.Object) []string { return nil }

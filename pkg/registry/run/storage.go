@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -33,6 +34,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/createhook"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/experiment"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipelineversion"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/serviceaccount"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/status"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/table"
 )
@@ -42,6 +44,8 @@ type REST struct {
 	*genericregistry.Store
 	experiments rest.Getter
 	resolver    *pipelineversion.Resolver
+	// authz decides whether the caller may use the service account the pods run as.
+	authz authorizer.Authorizer
 }
 
 var (
@@ -75,7 +79,7 @@ func NewREST(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, experimen
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: getter, AttrFunc: GetAttrs}); err != nil {
 		return nil, nil, err
 	}
-	r := &REST{Store: store, experiments: experiments, resolver: resolver}
+	r := &REST{Store: store, experiments: experiments, resolver: resolver, authz: resolver.Authorizer}
 	return r, status.NewREST(store, statusStrategy{s}), nil
 }
 
@@ -99,6 +103,9 @@ func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObje
 
 func (r *REST) prepareCreate(ctx context.Context, obj runtime.Object) error {
 	run := obj.(*pipelines.Run)
+	if err := serviceaccount.Authorize(ctx, r.authz, run.Spec.ServiceAccountName); err != nil {
+		return err
+	}
 	spec := field.NewPath("spec")
 	errs, err := experiment.Own(ctx, r.experiments, run, run.Spec.ExperimentName, spec.Child("experimentName"))
 	if err != nil {
