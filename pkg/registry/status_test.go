@@ -58,6 +58,12 @@ const namespace = "team-a"
 // MariaDB, with authz deciding what the caller may use.
 func newStorage(t *testing.T, authz authorizer.Authorizer) map[string]rest.Storage {
 	t.Helper()
+	return newStorageWith(t, authz, registry.Options{})
+}
+
+// newStorageWith is newStorage under opts.
+func newStorageWith(t *testing.T, authz authorizer.Authorizer, opts registry.Options) map[string]rest.Storage {
+	t.Helper()
 	dsn := mysqltesting.SharedServer(t).NewDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -80,7 +86,7 @@ func newStorage(t *testing.T, authz authorizer.Authorizer) map[string]rest.Stora
 		EnableGarbageCollection: true,
 		DeleteCollectionWorkers: 1,
 	}
-	storage, err := registry.NewStorage(apiserver.Scheme, getter, authz, nil, registry.Options{})
+	storage, err := registry.NewStorage(apiserver.Scheme, getter, authz, nil, opts)
 	if err != nil {
 		t.Fatalf("NewStorage: %v", err)
 	}

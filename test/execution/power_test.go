@@ -17,6 +17,7 @@ limitations under the License.
 package execution
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -25,6 +26,7 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/argodriver"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
 )
 
 // TestRecreatedVersionIsNotRun: a run pins its version's UID; after the version is
@@ -62,5 +64,44 @@ func TestRecreatedVersionIsNotRun(t *testing.T) {
 	}
 	if wfs := workflows(t, ns, "r"); len(wfs) != 0 {
 		t.Errorf("%d workflows created from the re-created version", len(wfs))
+	}
+}
+
+// overrides is a workflow whose manifest names accounts of its own for the executor,
+// a template and a template default, and opts out of the run's token.
+const overrides = `{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "spec": {
+  "entrypoint": "main", "serviceAccountName": "admin", "automountServiceAccountToken": false,
+  "executor": {"serviceAccountName": "admin"},
+  "templateDefaults": {"serviceAccountName": "admin"},
+  "templates": [{"name": "main", "serviceAccountName": "admin", "executor": {"serviceAccountName": "admin"},
+                 "container": {"image": "busybox"}}]}}`
+
+// TestEveryPodRunsAsTheRunsAccount: the workflow the executor creates names the run's
+// account, or the server's default, and no other.
+func TestEveryPodRunsAsTheRunsAccount(t *testing.T) {
+	setup(t)
+	ns := newNamespace(t)
+	c := clientFor(t, framework.AdminUser)
+	fixture(t, c, ns, "p", overrides)
+	named := newRun("named", "p")
+	named.Spec.ServiceAccountName = "team-runner"
+	for _, r := range []*v1beta1.Run{newRun("default", "p"), named} {
+		if _, err := c.PipelinesV1beta1().Runs(ns).Create(t.Context(), r, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for run, want := range map[string]string{"default": "pipeline-runner", "named": "team-runner"} {
+		wf, err := argo.Wait(t.Context(), ns, run, defaultWait)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := json.Marshal(wf.Object["spec"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(js), "admin") || strings.Contains(string(js), "automountServiceAccountToken") ||
+			!strings.Contains(string(js), `"serviceAccountName":"`+want+`"`) {
+			t.Errorf("run %s: workflow spec %s, want serviceAccountName %s and no other account", run, js, want)
+		}
 	}
 }

@@ -275,6 +275,11 @@ func (e *Environment) prepareCluster(ctx context.Context) (string, error) {
 		if _, err := e.cp.NewUser(ctx, team.User); err != nil {
 			return "", err
 		}
+		// The account runs' pods run as by default (--default-run-service-account);
+		// there is no controller-manager to create any.
+		if err := e.cp.EnsureServiceAccount(ctx, team.Namespace, "pipeline-runner"); err != nil {
+			return "", err
+		}
 		binding := rbacv1ac.RoleBinding(team.User+"-edit", team.Namespace).
 			WithRoleRef(rbacv1ac.RoleRef().WithAPIGroup("rbac.authorization.k8s.io").WithKind("ClusterRole").WithName("edit")).
 			WithSubjects(rbacv1ac.Subject().WithAPIGroup("rbac.authorization.k8s.io").WithKind("User").WithName(team.User))
