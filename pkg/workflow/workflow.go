@@ -241,3 +241,24 @@ func VisitSteps(t map[string]interface{}, path *field.Path, fn func(s map[string
 		}
 	}
 }
+
+// SetServiceAccount makes account the only service account a workflow's spec names,
+// so that every pod of the workflow runs as it: spec.serviceAccountName is set to it
+// (removed when account is empty: the namespace's default), and every other account
+// setting is removed: spec.executor, spec.automountServiceAccountToken, and
+// serviceAccountName, automountServiceAccountToken and executor of every template
+// VisitTemplates visits. Argo lets a template or the executor run as another account,
+// and with automountServiceAccountToken false requires one.
+func SetServiceAccount(spec map[string]interface{}, account string) {
+	delete(spec, "serviceAccountName")
+	if account != "" {
+		spec["serviceAccountName"] = account
+	}
+	delete(spec, "automountServiceAccountToken")
+	delete(spec, "executor")
+	VisitTemplates(spec, nil, func(t map[string]interface{}, _ *field.Path) {
+		delete(t, "serviceAccountName")
+		delete(t, "automountServiceAccountToken")
+		delete(t, "executor")
+	})
+}

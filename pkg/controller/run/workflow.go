@@ -26,7 +26,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
@@ -113,7 +112,11 @@ func BuildWorkflow(run *v1beta1.Run, manifest []byte, attempt int32, defaultServ
 		return nil, fmt.Errorf("the pipeline version's workflow has no spec")
 	}
 	delete(spec, "shutdown")
-	setServiceAccount(spec, run.Spec.ServiceAccountName, defaultServiceAccount)
+	account := run.Spec.ServiceAccountName
+	if account == "" {
+		account = defaultServiceAccount
+	}
+	workflow.SetServiceAccount(spec, account)
 	dropZeroParallelism(spec)
 	if err := setParameters(spec, run.Spec.Parameters); err != nil {
 		return nil, err
@@ -122,26 +125,6 @@ func BuildWorkflow(run *v1beta1.Run, manifest []byte, attempt int32, defaultServ
 		return nil, fmt.Errorf("spec.podMetadata: %w", err)
 	}
 	return wf, nil
-}
-
-// setServiceAccount makes the run's account, or the default, the only one the
-// workflow names. Argo lets a template or the executor run as another account, and
-// with automountServiceAccountToken false it requires one; both are removed.
-func setServiceAccount(spec map[string]interface{}, account, defaultAccount string) {
-	if account == "" {
-		account = defaultAccount
-	}
-	delete(spec, "serviceAccountName")
-	if account != "" {
-		spec["serviceAccountName"] = account
-	}
-	delete(spec, "automountServiceAccountToken")
-	delete(spec, "executor")
-	workflow.VisitTemplates(spec, nil, func(t map[string]interface{}, _ *field.Path) {
-		delete(t, "serviceAccountName")
-		delete(t, "automountServiceAccountToken")
-		delete(t, "executor")
-	})
 }
 
 // dropZeroParallelism removes parallelism: 0 from the workflow and its templates. The
