@@ -94,7 +94,7 @@ func newEnv(t *testing.T) *env {
 			return c, err
 		},
 	}
-	storage, collector, err := registry.NewStorage(scheme, getter, authorizerfactory.NewAlwaysAllowAuthorizer(), nil)
+	storage, collector, err := registry.NewStorage(scheme, getter, authorizerfactory.NewAlwaysAllowAuthorizer(), nil, registry.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

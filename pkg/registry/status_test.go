@@ -19,7 +19,6 @@ package registry_test
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
@@ -45,12 +44,6 @@ import (
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
 	mysqltesting "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql/testing"
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	mysqltesting.StopSharedServer()
-	os.Exit(code)
-}
 
 const namespace = "team-a"
 
@@ -86,7 +79,7 @@ func newStorageWith(t *testing.T, authz authorizer.Authorizer, opts registry.Opt
 		EnableGarbageCollection: true,
 		DeleteCollectionWorkers: 1,
 	}
-	storage, err := registry.NewStorage(apiserver.Scheme, getter, authz, nil, opts)
+	storage, _, err := registry.NewStorage(apiserver.Scheme, getter, authz, nil, opts)
 	if err != nil {
 		t.Fatalf("NewStorage: %v", err)
 	}
@@ -98,9 +91,6 @@ func requestContext(t *testing.T, name string, groups ...string) context.Context
 	ctx := genericapirequest.WithNamespace(t.Context(), namespace)
 	return genericapirequest.WithUser(ctx, &user.DefaultInfo{Name: name, Groups: append(groups, user.AllAuthenticated)})
 }
-
-const manifest = `{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
- "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {"image": "busybox"}}]}}`
 
 // createFixture creates an experiment, a pipeline, a version, a run and a job, all
 // called "x" (the version "x-v1").
