@@ -174,7 +174,9 @@ func (f *fixtures) uid(ns, res, name string) string {
 }
 
 // twin is the name a delete case's target has in team-b and its twin has in team-a.
-func twin(user, op string) string { return user + "-" + strings.ToLower(strings.TrimPrefix(op, "delete-")) }
+func twin(user, op string) string {
+	return user + "-" + strings.ToLower(strings.TrimPrefix(op, "delete-"))
+}
 
 // dependent is the kind of what a twin owns (name-dep): a run of an experiment, a version
 // of a pipeline; none for the others.

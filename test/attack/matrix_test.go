@@ -30,8 +30,8 @@ const group = "pipelines.kubeflow.org"
 // team-a holds exp-a and pipe-a (version pipe-a-v1), and the service account alice-runner.
 const (
 	sharedExp, sharedPipe, sharedVersion, sharedRun, sharedJob = "exp", "pipe", "pipe-v1", "run", "job"
-	onlyAExp, onlyAPipe, onlyAVersion                         = "exp-a", "pipe-a", "pipe-a-v1"
-	teamARunner, teamBOther, defaultRunner                    = "alice-runner", "other-runner", "pipeline-runner"
+	onlyAExp, onlyAPipe, onlyAVersion                          = "exp-a", "pipe-a", "pipe-a-v1"
+	teamARunner, teamBOther, defaultRunner                     = "alice-runner", "other-runner", "pipeline-runner"
 	// teamAMarker is in the manifest of every pipeline version of team-a: a Workflow
 	// outside team-a that holds it runs team-a's pipeline.
 	teamAMarker = "registry.team-a.example/secret-step"
