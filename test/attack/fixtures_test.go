@@ -190,14 +190,20 @@ func dependent(res resource) resource {
 	return resource{}
 }
 
-// createWithDependent creates res/name in ns and, for experiments and pipelines, an object
-// it owns (name-dep): the cascade a delete may start.
-func (f *fixtures) createWithDependent(ctx context.Context, res resource, ns, name string, labels obj) error {
+// createAlone creates res/name in ns, with labels.
+func (f *fixtures) createAlone(ctx context.Context, res resource, ns, name string, labels obj) error {
 	o := base(res, ns, name)
 	if labels != nil {
 		o["metadata"].(obj)["labels"] = labels
 	}
-	if _, err := f.create(ctx, res, o); err != nil {
+	_, err := f.create(ctx, res, o)
+	return err
+}
+
+// createWithDependent creates res/name in ns and, for experiments and pipelines, an object
+// it owns (name-dep): the cascade a delete may start.
+func (f *fixtures) createWithDependent(ctx context.Context, res resource, ns, name string, labels obj) error {
+	if err := f.createAlone(ctx, res, ns, name, labels); err != nil {
 		return err
 	}
 	dep := dependent(res)

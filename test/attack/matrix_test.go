@@ -67,9 +67,11 @@ var (
 
 // Operations. Those with a body take every variant; read-only ones take none.
 var (
-	bodyOps   = []string{"create", "apply-create", "update", "merge-patch", "json-patch", "apply"}
+	// Strategic-merge patch is served for these types (they are Go types, not custom
+	// resources), so it is tried with every field too.
+	bodyOps   = []string{"create", "apply-create", "update", "merge-patch", "json-patch", "strategic-merge-patch", "apply"}
 	statusOps = []string{"status-update", "status-merge-patch", "status-apply"}
-	plainOps  = []string{"get", "list", "list-all-namespaces", "watch", "strategic-merge-patch",
+	plainOps  = []string{"get", "list", "list-all-namespaces", "watch",
 		"delete-Foreground", "delete-Background", "delete-Orphan", "deletecollection"}
 )
 

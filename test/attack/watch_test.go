@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 
@@ -37,8 +38,9 @@ import (
 type guard struct {
 	snapshot map[string]string // team-a, from fixtures.teamA
 	mu       sync.Mutex
-	changes  []string
-	wg       sync.WaitGroup
+	// changes: the first seen of each object changed ("namespace/resource/name").
+	changes map[string]string
+	wg      sync.WaitGroup
 }
 
 var workflows = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "workflows"}
@@ -69,7 +71,7 @@ func (g *guard) follow(ctx context.Context, client dynamic.NamespaceableResource
 		w, err := client.Watch(ctx, metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true})
 		if err != nil {
 			if ctx.Err() == nil {
-				g.record("watching %s as admin failed: %v", res, err)
+				g.record("watch/"+res, "watching %s as admin failed: %v", res, err)
 			}
 			return
 		}
@@ -89,10 +91,11 @@ func (g *guard) follow(ctx context.Context, client dynamic.NamespaceableResource
 
 func (g *guard) check(res string, typ watch.EventType, u *unstructured.Unstructured, initial bool) {
 	key := res + "/" + u.GetName()
+	id := u.GetNamespace() + "/" + key
 	if u.GetNamespace() == teamA {
 		if res == workflows.Resource {
 			if !initial && typ == watch.Added {
-				g.record("new Workflow %s/%s in team-a", teamA, u.GetName())
+				g.record(id, "new Workflow %s/%s in team-a", teamA, u.GetName())
 			}
 			return
 		}
@@ -100,11 +103,11 @@ func (g *guard) check(res string, typ watch.EventType, u *unstructured.Unstructu
 		switch {
 		case initial:
 		case typ == watch.Deleted && known:
-			g.record("%s deleted from team-a", key)
+			g.record(id, "%s deleted from team-a", key)
 		case typ == watch.Added && !known:
-			g.record("new %s in team-a", key)
+			g.record(id, "new %s in team-a", key)
 		case typ == watch.Modified && identity(u.Object) != was:
-			g.record("%s of team-a changed: %s, was %s", key, identity(u.Object), was)
+			g.record(id, "%s of team-a changed: %s, was %s", key, identity(u.Object), was)
 		}
 		return
 	}
@@ -114,23 +117,35 @@ func (g *guard) check(res string, typ watch.EventType, u *unstructured.Unstructu
 	if res == workflows.Resource {
 		raw, _ := json.Marshal(u.Object)
 		if strings.Contains(string(raw), teamAMarker) {
-			g.record("Workflow %s/%s runs team-a's pipeline", u.GetNamespace(), u.GetName())
+			g.record(id, "Workflow %s/%s runs team-a's pipeline", u.GetNamespace(), u.GetName())
 		}
 		return
 	}
 	if ns, _, _ := unstructured.NestedString(u.Object, "spec", "pipelineRef", "namespace"); ns == teamA {
-		g.record("%s %s/%s uses team-a's pipeline: %v", res, u.GetNamespace(), u.GetName(), u.Object["spec"])
+		g.record(id, "%s %s/%s uses team-a's pipeline: %v", res, u.GetNamespace(), u.GetName(), u.Object["spec"])
 	}
 }
 
-func (g *guard) record(format string, args ...any) {
+// record notes a change of the object id, once.
+func (g *guard) record(id, format string, args ...any) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.changes = append(g.changes, fmt.Sprintf(format, args...))
+	if g.changes == nil {
+		g.changes = map[string]string{}
+	}
+	if _, ok := g.changes[id]; !ok {
+		g.changes[id] = fmt.Sprintf(format, args...)
+	}
 }
 
+// seen returns one line per object changed, sorted.
 func (g *guard) seen() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return append([]string(nil), g.changes...)
+	var lines []string
+	for _, l := range g.changes {
+		lines = append(lines, l)
+	}
+	sort.Strings(lines)
+	return lines
 }
