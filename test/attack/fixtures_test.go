@@ -278,21 +278,25 @@ func (f *fixtures) setUp(ctx context.Context) error {
 	return f.settle(ctx)
 }
 
-// settle waits until the executor has made a Workflow for each team's shared run (runs/log
-// needs one) and team-a holds still: two listings a second apart, equal in metadata and spec.
+// settle waits until the executor has made a Workflow for every run of the fixtures
+// (runs/log needs one, and a Workflow made later would look like a change) and team-a holds
+// still: two listings a second apart, equal in metadata and spec.
 func (f *fixtures) settle(ctx context.Context) error {
 	var last map[string]string
 	var why string
 	err := wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		for _, ns := range []string{teamA, teamB} {
-			run, _, err := f.get(ctx, ns, "runs", sharedRun)
-			if err != nil || run == nil {
-				why = fmt.Sprintf("run %s/%s: %v", ns, sharedRun, err)
+			code, raw, err := do(ctx, f.admin, http.MethodGet, path(ns, "runs", ""), "", nil, nil)
+			var list struct{ Items []obj }
+			if err != nil || code != http.StatusOK || json.Unmarshal(raw, &list) != nil {
+				why = fmt.Sprintf("listing runs of %s: %d %v", ns, code, err)
 				return false, nil
 			}
-			if s, _ := run["status"].(obj); s == nil || s["workflowName"] == nil {
-				why = fmt.Sprintf("run %s/%s has no workflow yet", ns, sharedRun)
-				return false, nil
+			for _, run := range list.Items {
+				if at(run, "status", "workflowName") == nil {
+					why = fmt.Sprintf("run %s/%v has no workflow yet", ns, at(run, "metadata", "name"))
+					return false, nil
+				}
 			}
 		}
 		now, err := f.teamA(ctx)
