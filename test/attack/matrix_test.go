@@ -75,12 +75,14 @@ var (
 		"delete-Foreground", "delete-Background", "delete-Orphan", "deletecollection"}
 )
 
+// attackCase is one request: user does op on res in ns, with variant's fields (for ops
+// with a body) or action (the subresource of an action or log).
 type attackCase struct {
-	n              int
-	user, ns, op   string
-	res            resource
-	variant        string
-	action, target string
+	n            int
+	user, ns, op string
+	res          resource
+	variant      string
+	action       string
 }
 
 func (c *attackCase) String() string {
