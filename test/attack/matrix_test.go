@@ -242,7 +242,7 @@ func (c *attackCase) edits(f *fixtures) ([]edit, boundary) {
 	case "status-version":
 		return []edit{{[]string{"status", "pipelineVersion"}, onlyAVersion}}, boundary{serverOwned: true}
 	case "status-author":
-		return []edit{{[]string{"status", "author"}, map[string]any{"user": "alice", "groups": []any{"system:masters"}}}}, boundary{serverOwned: true}
+		return []edit{{[]string{"status", "author"}, map[string]any{"username": "alice", "groups": []any{"system:masters"}}}}, boundary{serverOwned: true}
 	case "status-conditions":
 		return []edit{{[]string{"status", "conditions"}, []any{map[string]any{
 			"type": "Attacked", "status": "True", "reason": "Attack", "message": c.key(), "lastTransitionTime": "2026-01-01T00:00:00Z",
