@@ -54,7 +54,8 @@ const (
 	// allowed: it succeeds, with exactly the effect asked for.
 	allowed
 	// allowedOrRefused: it sets fields the server owns: refused, or accepted with those
-	// fields as they were.
+	// fields as they were; or it names an owner in another namespace: refused, or
+	// accepted as written.
 	allowedOrRefused
 )
 
@@ -206,7 +207,7 @@ func (tr *tester) expect(ctx context.Context, c *attackCase) (outcome, error) {
 	if ok, err := tr.oracle.all(ctx, b.perms); err != nil || !ok {
 		return refused, err
 	}
-	if b.serverOwned || c.isStatus() && c.variant != "status-conditions" {
+	if b.serverOwned || b.foreignOwner || c.isStatus() && c.variant != "status-conditions" {
 		return allowedOrRefused, nil
 	}
 	return allowed, nil
@@ -438,9 +439,13 @@ func (tr *tester) effect(ctx context.Context, c *attackCase, target string, befo
 		}
 		return nil
 	}
-	after, _, err := tr.fx.get(ctx, c.ns, c.res.plural, target)
+	edits, b := c.edits(tr.fx)
+	after, code, err := tr.fx.get(ctx, c.ns, c.res.plural, target)
+	if b.foreignOwner && code == http.StatusNotFound {
+		return nil // its owner is absent from its namespace: swept, as Kubernetes' collector would
+	}
 	if err != nil || after == nil {
-		return fmt.Errorf("reading %s/%s back: %v", c.ns, target, err)
+		return fmt.Errorf("reading %s/%s back: %d %v", c.ns, target, code, err)
 	}
 	if c.op == "action" {
 		want := map[string][]any{
@@ -454,7 +459,6 @@ func (tr *tester) effect(ctx context.Context, c *attackCase, target string, befo
 		}
 		return nil
 	}
-	edits, b := c.edits(tr.fx)
 	for _, e := range edits {
 		got := at(after, e.path...)
 		// What the request may not write: metadata and spec through status, status

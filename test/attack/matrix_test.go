@@ -183,6 +183,11 @@ type boundary struct {
 	crossing bool
 	// serverOwned fields may be refused, or accepted without taking the written value.
 	serverOwned bool
+	// foreignOwner: an owner reference to another namespace's object may be refused, or
+	// accepted as written, as Kubernetes does: it resolves in the object's own namespace
+	// only (where it names nothing), so no delete of the other team reaches or waits on
+	// the object; the guard checks that nothing of team-a changes either way.
+	foreignOwner bool
 }
 
 func (c *attackCase) edits(f *fixtures) ([]edit, boundary) {
@@ -212,9 +217,9 @@ func (c *attackCase) edits(f *fixtures) ([]edit, boundary) {
 	case "finalizers":
 		return []edit{{[]string{"metadata", "finalizers"}, []any{finalizer}}}, b
 	case "owner-a-uid":
-		return []edit{{[]string{"metadata", "ownerReferences"}, ownerRef("Experiment", sharedExp, f.uid(teamA, "experiments", sharedExp))}}, boundary{crossing: elsewhere}
+		return []edit{{[]string{"metadata", "ownerReferences"}, ownerRef("Experiment", sharedExp, f.uid(teamA, "experiments", sharedExp))}}, boundary{foreignOwner: elsewhere}
 	case "owner-a-name":
-		return []edit{{[]string{"metadata", "ownerReferences"}, ownerRef("Pipeline", onlyAPipe, f.uid(teamA, "pipelines", onlyAPipe))}}, boundary{crossing: elsewhere}
+		return []edit{{[]string{"metadata", "ownerReferences"}, ownerRef("Pipeline", onlyAPipe, f.uid(teamA, "pipelines", onlyAPipe))}}, boundary{foreignOwner: elsewhere}
 	case "owner-own":
 		return []edit{{[]string{"metadata", "ownerReferences"}, ownerRef("Experiment", sharedExp, f.uid(c.ns, "experiments", sharedExp))}}, b
 	case "ref-ns-a":
