@@ -439,7 +439,11 @@ func (tr *tester) effect(ctx context.Context, c *attackCase, target string, befo
 		}
 		return nil
 	}
-	edits, b := c.edits(tr.fx)
+	var edits []edit
+	var b boundary
+	if c.variant != "" {
+		edits, b = c.edits(tr.fx)
+	}
 	after, code, err := tr.fx.get(ctx, c.ns, c.res.plural, target)
 	if b.foreignOwner && code == http.StatusNotFound {
 		return nil // its owner is absent from its namespace: swept, as Kubernetes' collector would
