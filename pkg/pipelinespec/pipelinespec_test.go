@@ -18,7 +18,6 @@ package pipelinespec
 
 import (
 	"encoding/json"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -27,54 +26,13 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/shareddata"
 )
 
-// kfpV2Dir returns the shared KFP 2.x test data: "shared/testdata/kfp-v2" in the
-// nearest directory above this package that has it (beside the module root, or
-// beside the folder of worktrees). Without it the test is skipped, or fails if
-// PIPELINES_REQUIRE_TESTDEPS=1.
-func kfpV2Dir(t *testing.T) string {
-	t.Helper()
-	const env = "PIPELINES_REQUIRE_TESTDEPS"
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		candidate := filepath.Join(dir, "shared", "testdata", "kfp-v2")
-		if _, err := os.Stat(candidate); err == nil {
-			return candidate
-		}
-		if filepath.Dir(dir) == dir {
-			break
-		}
-	}
-	msg := "KFP v2 test data (shared/testdata/kfp-v2) not found in " + wd + " or above it"
-	if os.Getenv(env) == "1" {
-		t.Fatalf("%s; %s=1 requires it", msg, env)
-	}
-	t.Skipf("%s; set %s=1 to fail instead", msg, env)
-	return ""
-}
-
-// validFiles lists every compiled pipeline under valid/, at any depth.
+// validFiles lists every compiled pipeline under the shared kfp-v2/valid.
 func validFiles(t *testing.T) []string {
-	t.Helper()
-	var files []string
-	root := filepath.Join(kfpV2Dir(t), "valid")
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml") || strings.HasSuffix(path, ".json")) {
-			files = append(files, path)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatalf("no compiled pipelines in %s", root)
-	}
-	return files
+	return shareddata.Files(t, "kfp-v2", "valid", ".yaml", ".yml", ".json")
 }
 
 func load(t *testing.T, file string) (*PipelineSpec, *PlatformSpec, [][]byte) {

@@ -137,16 +137,19 @@ type PipelineVersionSpec struct {
 	Description string
 	// CodeSourceURL points at the source the workflow was compiled from.
 	CodeSourceURL string
-	// Workflow is the executable definition: a whole Argo Workflow manifest
-	// (argoproj.io/v1alpha1, kind Workflow), exactly as the Kubeflow Pipelines v1 SDK
-	// compiles it. It is stored as given.
+	// Workflow is a Kubeflow Pipelines v1 definition, an Argo Workflow manifest.
+	// Exactly one of Workflow and PipelineSpec is set.
 	Workflow runtime.RawExtension
+	// PipelineSpec is a Kubeflow Pipelines 2.x definition, the pipeline IR.
+	PipelineSpec runtime.RawExtension
+	// PlatformSpec is the IR's optional Kubernetes platform spec.
+	PlatformSpec runtime.RawExtension
 }
 
 // PipelineVersionStatus is what the server derived from the definition.
 type PipelineVersionStatus struct {
-	// Parameters are the pipeline's input parameters, read from the workflow's
-	// spec.arguments.parameters.
+	// Parameters are the pipeline's inputs: a workflow's spec.arguments.parameters,
+	// or a pipeline IR's root.inputDefinitions.
 	// +listType=map
 	// +listMapKey=name
 	Parameters []Parameter
@@ -160,8 +163,12 @@ type PipelineVersionStatus struct {
 type Parameter struct {
 	// Name of the parameter.
 	Name string
-	// Default is the value used when a run does not give one; absent means the run must.
+	// Default is the value used when a run does not give one.
 	Default *string
+	// Type is a pipeline IR input's type; empty for a workflow's parameters.
+	Type string
+	// Optional says a run may leave the input out.
+	Optional bool
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -518,6 +518,8 @@ func (in *PipelineVersionList) DeepCopyObject() runtime.Object {
 func (in *PipelineVersionSpec) DeepCopyInto(out *PipelineVersionSpec) {
 	*out = *in
 	in.Workflow.DeepCopyInto(&out.Workflow)
+	in.PipelineSpec.DeepCopyInto(&out.PipelineSpec)
+	in.PlatformSpec.DeepCopyInto(&out.PlatformSpec)
 	return
 }
 

@@ -19,7 +19,6 @@ package plugin
 import (
 	"archive/tar"
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -37,11 +36,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/yaml"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/pipelinespec"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
 )
 
@@ -62,10 +61,12 @@ func newUploadCommand(o *options) *cobra.Command {
 		Short: "Upload a compiled pipeline as a version of a pipeline",
 		Long: `Upload a compiled pipeline as a version of a pipeline.
 
-FILE is an Argo Workflow, YAML or JSON, as the Kubeflow Pipelines v1 SDK compiles it,
-or a .tar.gz, .tgz or .zip package holding exactly one such file; "-" reads standard
-input. The pipeline NAME is created if it does not exist. The version is named by
---version, or else NAME-HASH where HASH is taken from the workflow, so uploading the same
+FILE is a compiled pipeline, YAML or JSON: an Argo Workflow as the Kubeflow Pipelines
+v1 SDK compiles it, or a pipeline IR (PipelineSpec) as the KFP 2.x SDK compiles it, with
+its optional second document, the Kubernetes platform spec. It may also be a .tar.gz,
+.tgz or .zip package holding exactly one such file; "-" reads standard input. The
+pipeline NAME is created if it does not exist. The version is named by --version, or
+else NAME-HASH where HASH is taken from the definition, so uploading the same
 pipeline again changes nothing and prints the same name. The version's name is printed.`,
 		Example: `  kubectl pipelines upload pipeline.yaml --name train -n team-a
   kubectl pipelines upload pipeline.tar.gz --name train --version v2 --description "bigger batches"
@@ -83,13 +84,13 @@ pipeline again changes nothing and prints the same name. The version's name is p
 }
 
 func (u *uploadOptions) run(ctx context.Context, file string) error {
-	wf, err := u.read(file)
+	def, err := u.read(file)
 	if err != nil {
 		return err
 	}
 	version := u.version
 	if version == "" {
-		version = versionName(u.name, wf)
+		version = versionName(u.name, def)
 	}
 	cs, ns, err := u.client()
 	if err != nil {
@@ -103,7 +104,9 @@ func (u *uploadOptions) run(ctx context.Context, file string) error {
 		Spec: v1beta1.PipelineVersionSpec{
 			PipelineName: u.name,
 			Description:  u.description,
-			Workflow:     runtime.RawExtension{Raw: wf},
+			Workflow:     def.Workflow,
+			PipelineSpec: def.PipelineSpec,
+			PlatformSpec: def.PlatformSpec,
 		},
 	}
 	versions := cs.PipelinesV1beta1().PipelineVersions(ns)
@@ -127,8 +130,8 @@ func (u *uploadOptions) run(ctx context.Context, file string) error {
 	return nil
 }
 
-// read returns the workflow in file ("-": standard input) as JSON.
-func (u *uploadOptions) read(file string) ([]byte, error) {
+// read returns the definition in file ("-": standard input).
+func (u *uploadOptions) read(file string) (*v1beta1.PipelineVersionSpec, error) {
 	r := u.streams.In
 	if file != "-" {
 		f, err := os.Open(file)
@@ -177,6 +180,8 @@ func specDiff(existing, uploaded *v1beta1.PipelineVersionSpec) string {
 		return fmt.Sprintf("the version belongs to pipeline %q", existing.PipelineName)
 	case !sameJSON(existing.Workflow.Raw, uploaded.Workflow.Raw):
 		return "the version holds another workflow"
+	case !sameJSON(existing.PipelineSpec.Raw, uploaded.PipelineSpec.Raw) || !sameJSON(existing.PlatformSpec.Raw, uploaded.PlatformSpec.Raw):
+		return "the version holds another pipeline IR"
 	case existing.Description != uploaded.Description:
 		return fmt.Sprintf("the version's description is %q", existing.Description)
 	case existing.CodeSourceURL != uploaded.CodeSourceURL:
@@ -187,6 +192,9 @@ func specDiff(existing, uploaded *v1beta1.PipelineVersionSpec) string {
 
 // sameJSON reports whether a and b hold the same JSON value, whatever their layout.
 func sameJSON(a, b []byte) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
 	var va, vb any
 	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
 		return false
@@ -194,19 +202,32 @@ func sameJSON(a, b []byte) bool {
 	return reflect.DeepEqual(va, vb)
 }
 
-// versionName names an uploaded version after its pipeline and its workflow: the
-// same workflow always gets the same name.
-func versionName(pipeline string, workflow []byte) string {
-	sum := sha256.Sum256(workflow)
-	return pipeline + "-" + hex.EncodeToString(sum[:4])
+// versionName names an uploaded version after its pipeline and its definition: the
+// same definition always gets the same name.
+func versionName(pipeline string, def *v1beta1.PipelineVersionSpec) string {
+	h := sha256.New()
+	if len(def.PipelineSpec.Raw) == 0 {
+		h.Write(def.Workflow.Raw)
+	} else {
+		h.Write(def.PipelineSpec.Raw)
+		h.Write([]byte("\n"))
+		h.Write(def.PlatformSpec.Raw)
+	}
+	return pipeline + "-" + hex.EncodeToString(h.Sum(nil)[:4])
 }
 
 // readPipeline reads a compiled pipeline, plain or packaged as KFP packages them
-// (.tar.gz or .zip holding one file), and returns its workflow as JSON. The JSON is
-// canonical (keys sorted, no layout), so the same workflow in YAML, in JSON or in a
-// package is the same bytes. It checks the workflow as the server will, so that a
-// wrong file is reported before anything is created.
-func readPipeline(r io.Reader) ([]byte, error) {
+// (.tar.gz or .zip holding one file), and returns it as a version's definition:
+//   - one YAML document of kind Workflow is a KFP v1 Argo Workflow (spec.workflow);
+//   - a pipeline IR (a document with pipelineInfo, root, components or
+//     schemaVersion), as the KFP 2.x SDK compiles it, optionally followed by a second
+//     document, its Kubernetes platform spec (platforms), is spec.pipelineSpec and
+//     spec.platformSpec.
+//
+// The JSON is canonical (keys sorted, no layout), so the same pipeline in YAML, in
+// JSON or in a package is the same bytes. It checks the definition as the server
+// will, so that a wrong file is reported before anything is created.
+func readPipeline(r io.Reader) (*v1beta1.PipelineVersionSpec, error) {
 	data, err := readLimited(r)
 	if err != nil {
 		return nil, err
@@ -214,19 +235,69 @@ func readPipeline(r io.Reader) ([]byte, error) {
 	if data, err = unpack(data); err != nil {
 		return nil, err
 	}
-	doc, err := singleDocument(data)
+	docs, err := pipelinespec.Documents(data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("not YAML or JSON: %w", err)
 	}
-	wf, errs := workflow.Parse(doc, nil)
+	if len(docs) == 0 {
+		return nil, errors.New("holds no pipeline: it is empty")
+	}
+	var head map[string]json.RawMessage
+	if bytes.HasPrefix(docs[0], []byte("{")) {
+		_ = json.Unmarshal(docs[0], &head)
+	}
+	if isIR(head) {
+		return readIR(docs)
+	}
+	if len(docs) > 1 {
+		return nil, errors.New("holds more than one YAML document; a compiled pipeline is one Argo Workflow " +
+			"(KFP v1) or a pipeline IR with an optional platform spec (KFP 2.x)")
+	}
+	wf, errs := workflow.Parse(docs[0], nil)
 	if len(errs) > 0 {
 		// About the document as a whole, which has no field path to print.
 		return nil, errors.New(errs[0].Detail)
 	}
 	if errs := wf.Validate(nil); len(errs) > 0 {
+		if wf.Kind == "" && wf.APIVersion == "" {
+			return nil, fmt.Errorf("neither an Argo Workflow (KFP v1) nor a pipeline IR (KFP 2.x): %w", errs.ToAggregate())
+		}
 		return nil, fmt.Errorf("not an Argo Workflow as the Kubeflow Pipelines v1 SDK compiles it: %w", errs.ToAggregate())
 	}
-	return doc, nil
+	return &v1beta1.PipelineVersionSpec{Workflow: runtime.RawExtension{Raw: docs[0]}}, nil
+}
+
+// isIR tells a pipeline IR from an Argo Workflow by the fields only the IR has.
+func isIR(doc map[string]json.RawMessage) bool {
+	if _, ok := doc["kind"]; ok {
+		return false
+	}
+	for _, k := range []string{"pipelineInfo", "root", "components", "deploymentSpec", "schemaVersion"} {
+		if _, ok := doc[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// readIR checks a KFP 2.x pipeline: the IR and its optional platform spec.
+func readIR(docs [][]byte) (*v1beta1.PipelineVersionSpec, error) {
+	if len(docs) > 2 {
+		return nil, fmt.Errorf("holds %d YAML documents; a KFP 2.x pipeline is the pipeline IR and at most a platform spec", len(docs))
+	}
+	def := &v1beta1.PipelineVersionSpec{PipelineSpec: runtime.RawExtension{Raw: docs[0]}}
+	if len(docs) == 2 {
+		def.PlatformSpec = runtime.RawExtension{Raw: docs[1]}
+	}
+	ir, errs := pipelinespec.Parse(docs[0], field.NewPath("pipelineSpec"))
+	platform, perrs := pipelinespec.ParsePlatform(def.PlatformSpec.Raw, field.NewPath("platformSpec"))
+	if errs = append(errs, perrs...); len(errs) == 0 {
+		errs = ir.Validate(platform, field.NewPath("pipelineSpec"), field.NewPath("platformSpec"))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("not a pipeline IR that can run (KFP 2.x): %w", errs.ToAggregate())
+	}
+	return def, nil
 }
 
 func readLimited(r io.Reader) ([]byte, error) {
@@ -318,35 +389,4 @@ func onlyOne(names []string) error {
 		return fmt.Errorf("the package holds %d files (%s); it should hold one, the compiled pipeline",
 			len(names), strings.Join(names, ", "))
 	}
-}
-
-// singleDocument converts YAML or JSON holding one document (comments and empty
-// documents aside) to JSON.
-func singleDocument(data []byte) ([]byte, error) {
-	docs := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var doc []byte
-	for {
-		chunk, err := docs.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		j, err := yaml.YAMLToJSON(chunk)
-		if err != nil {
-			return nil, err
-		}
-		if bytes.Equal(j, []byte("null")) {
-			continue
-		}
-		if doc != nil {
-			return nil, errors.New("holds more than one YAML document; a compiled pipeline is one Argo Workflow")
-		}
-		doc = j
-	}
-	if doc == nil {
-		return nil, errors.New("holds no pipeline: it is empty")
-	}
-	return doc, nil
 }

@@ -36,9 +36,11 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/shareddata"
 )
 
 const helloYAML = `# Compiled by hand.
@@ -81,7 +83,7 @@ func TestReadPipeline(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if string(got) != helloJSON {
+			if string(got.Workflow.Raw) != helloJSON || len(got.PipelineSpec.Raw) > 0 {
 				t.Errorf("got\n%s\nwant\n%s", got, helloJSON)
 			}
 		})
@@ -99,7 +101,8 @@ func TestReadPipelineErrors(t *testing.T) {
 		{"two documents", []byte(helloYAML + "---\n" + helloYAML), "more than one YAML document"},
 		{"a list", []byte("- kind: Workflow\n- kind: Workflow\n"), "must be a JSON object"},
 		{"not YAML", []byte("kind: [Workflow"), "yaml"},
-		{"KFP v2 pipeline spec", []byte("pipelineInfo: {name: hello}\nroot: {dag: {}}\n"), `apiVersion: Unsupported value: ""`},
+		{"KFP v2 pipeline spec without its schema version", []byte("pipelineInfo: {name: hello}\nroot: {dag: {}}\n"), `pipelineSpec.schemaVersion: Unsupported value: ""`},
+		{"neither", []byte("hello: world\n"), "neither an Argo Workflow (KFP v1) nor a pipeline IR (KFP 2.x)"},
 		{"broken workflow", []byte(strings.ReplaceAll(helloYAML, "entrypoint: main", "entrypoint: nope")), `spec.entrypoint: Not found: "nope"`},
 		{"tar.gz with two files", tarGz(t, map[string]string{"a.yaml": helloYAML, "b.yaml": helloYAML}), "holds 2 files (a.yaml, b.yaml)"},
 		{"tar.gz with no file", tarGz(t, map[string]string{"out/": ""}), "holds no file"},
@@ -121,18 +124,18 @@ func TestReadPipelineErrors(t *testing.T) {
 }
 
 func TestVersionName(t *testing.T) {
-	a := versionName("train", []byte(helloJSON))
+	a := versionName("train", wfDef(helloJSON))
 	if !regexp.MustCompile(`^train-[0-9a-f]{8}$`).MatchString(a) {
 		t.Errorf("versionName = %q, want train-<8 hex digits>", a)
 	}
 	if errs := validation.IsDNS1123Subdomain(a); len(errs) > 0 {
 		t.Errorf("versionName = %q is not a valid name: %v", a, errs)
 	}
-	if b := versionName("train", []byte(helloJSON)); b != a {
+	if b := versionName("train", wfDef(helloJSON)); b != a {
 		t.Errorf("the same workflow was named %q and %q", a, b)
 	}
 	other := strings.Replace(helloJSON, `"hi"`, `"hello"`, 1)
-	if b := versionName("train", []byte(other)); b == a {
+	if b := versionName("train", wfDef(other)); b == a {
 		t.Errorf("two workflows were both named %q", a)
 	}
 }
@@ -218,7 +221,7 @@ func TestUpload(t *testing.T) {
 	if err := os.WriteFile(file, []byte(helloYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	want := versionName("hello", []byte(helloJSON)) + "\n"
+	want := versionName("hello", wfDef(helloJSON)) + "\n"
 	for range 2 {
 		out, _, err := runCommand(t, srv, "upload", file, "--name", "hello", "--description", "says hi")
 		if err != nil {
@@ -342,4 +345,46 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+func wfDef(j string) *v1beta1.PipelineVersionSpec {
+	return &v1beta1.PipelineVersionSpec{Workflow: runtime.RawExtension{Raw: []byte(j)}}
+}
+
+// TestKFPV2Files reads every pipeline the KFP 2.x SDK compiled in the shared test
+// data as a pipeline IR (with its platform spec when the file has one), and refuses
+// every file of invalid/ with a reason.
+func TestKFPV2Files(t *testing.T) {
+	for _, file := range shareddata.Files(t, "kfp-v2", "valid", ".yaml") {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			def, err := readPipeline(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(def.Workflow.Raw) > 0 || len(def.PipelineSpec.Raw) == 0 {
+				t.Fatalf("not read as a pipeline IR: %+v", def)
+			}
+			twoDocs := bytes.Contains(data, []byte("\n---\n"))
+			if twoDocs != (len(def.PlatformSpec.Raw) > 0) {
+				t.Errorf("file has a second document: %v; platform spec read: %s", twoDocs, def.PlatformSpec.Raw)
+			}
+		})
+	}
+	for _, file := range shareddata.Files(t, "kfp-v2", "invalid") {
+		t.Run("invalid/"+filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			def, err := readPipeline(bytes.NewReader(data))
+			if err == nil {
+				t.Fatalf("accepted: %+v", def)
+			}
+			t.Logf("refused: %v", err)
+		})
+	}
 }

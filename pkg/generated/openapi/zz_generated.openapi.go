@@ -643,8 +643,22 @@ func schema_pkg_apis_pipelines_v1beta1_Parameter(ref common.ReferenceCallback) c
 					},
 					"default": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Default is the value used when a run does not give one; absent means the run must.",
+							Description: "Default is the value used when a run does not give one, in the encoding of run parameters (see RunParameter).",
 							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Type is a pipeline IR input's type: STRING, NUMBER_INTEGER, NUMBER_DOUBLE, BOOLEAN, LIST, STRUCT, or ARTIFACT for an input artifact. Empty for a workflow's parameters, which are strings.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"optional": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Optional says a run may leave the input out: it has a default, or the pipeline declares it optional.",
+							Type:        []string{"boolean"},
 							Format:      "",
 						},
 					},
@@ -1000,12 +1014,24 @@ func schema_pkg_apis_pipelines_v1beta1_PipelineVersionSpec(ref common.ReferenceC
 					},
 					"workflow": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Workflow is the executable definition: a whole Argo Workflow manifest (argoproj.io/v1alpha1, kind Workflow), exactly as the Kubeflow Pipelines v1 SDK compiles it. It is stored as given.",
+							Description: "Workflow is a Kubeflow Pipelines v1 definition: a whole Argo Workflow manifest (argoproj.io/v1alpha1, kind Workflow), exactly as the KFP v1 SDK compiles it. It is stored as given. Exactly one of workflow and pipelineSpec is set.",
+							Ref:         ref(runtime.RawExtension{}.OpenAPIModelName()),
+						},
+					},
+					"pipelineSpec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PipelineSpec is a Kubeflow Pipelines 2.x definition: the pipeline IR (PipelineSpec, schemaVersion 2.1.0) as the KFP 2.x SDK compiles it, the first YAML document of the compiled file, as a JSON object. It is stored as given.",
+							Ref:         ref(runtime.RawExtension{}.OpenAPIModelName()),
+						},
+					},
+					"platformSpec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PlatformSpec is the compiled file's optional second YAML document, the Kubernetes platform spec (platforms.kubernetes), as a JSON object; only with pipelineSpec. It is stored as given.",
 							Ref:         ref(runtime.RawExtension{}.OpenAPIModelName()),
 						},
 					},
 				},
-				Required: []string{"pipelineName", "workflow"},
+				Required: []string{"pipelineName"},
 			},
 		},
 		Dependencies: []string{
@@ -1030,7 +1056,7 @@ func schema_pkg_apis_pipelines_v1beta1_PipelineVersionStatus(ref common.Referenc
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "Parameters are the pipeline's input parameters, read from the workflow's spec.arguments.parameters.",
+							Description: "Parameters are the pipeline's inputs: a workflow's spec.arguments.parameters, or a pipeline IR's root.inputDefinitions (parameters, then artifacts).",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
@@ -1236,7 +1262,7 @@ func schema_pkg_apis_pipelines_v1beta1_RunParameter(ref common.ReferenceCallback
 					},
 					"value": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Value given to it.",
+							Description: "Value given to it. For a pipeline IR input it is the string itself for a STRING input, an ARTIFACT input's URI, and the JSON encoding of the value for every other type (7, 0.5, true, [\"a\",\"b\"], {\"k\":1}).",
 							Default:     "",
 							Type:        []string{"string"},
 							Format:      "",

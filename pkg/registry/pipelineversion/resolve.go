@@ -32,6 +32,7 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/pipelinespec"
 )
 
 // Resolver finds the pipeline version a run or job refers to.
@@ -131,23 +132,32 @@ func (r *Resolver) authorize(ctx context.Context, ns, resource, name string) err
 	return apierrors.NewForbidden(gr, name, fmt.Errorf("%s", msg))
 }
 
-// CheckParameters reports run parameters the version does not declare and declared
-// parameters without a default that params leave out.
+// CheckParameters reports run parameters the version does not declare, values that
+// are not of their input's declared type (pipeline IR inputs: see
+// pipelinespec.ParseValue for the encoding), and declared inputs that are neither
+// optional nor given.
 func CheckParameters(v *pipelines.PipelineVersion, params []pipelines.RunParameter, fldPath *field.Path) field.ErrorList {
-	declared := sets.New[string]()
+	declared := map[string]pipelines.Parameter{}
 	for _, p := range v.Status.Parameters {
-		declared.Insert(p.Name)
+		declared[p.Name] = p
 	}
 	given := sets.New[string]()
 	var errs field.ErrorList
 	for i, p := range params {
 		given.Insert(p.Name)
-		if !declared.Has(p.Name) {
-			errs = append(errs, field.NotSupported(fldPath.Index(i).Child("name"), p.Name, sets.List(declared)))
+		d, ok := declared[p.Name]
+		switch {
+		case !ok:
+			errs = append(errs, field.NotSupported(fldPath.Index(i).Child("name"), p.Name, sets.List(sets.KeySet(declared))))
+		case d.Type != "":
+			if _, err := pipelinespec.ParseValue(pipelinespec.ParameterType(d.Type), p.Value); err != nil {
+				errs = append(errs, field.Invalid(fldPath.Index(i).Child("value"), p.Value,
+					fmt.Sprintf("pipeline input %q is of type %s: %v", p.Name, d.Type, err)))
+			}
 		}
 	}
 	for _, p := range v.Status.Parameters {
-		if p.Default == nil && !given.Has(p.Name) {
+		if !given.Has(p.Name) && p.Default == nil && (p.Type == "" || !p.Optional) {
 			errs = append(errs, field.Required(fldPath, fmt.Sprintf("pipeline parameter %q has no default", p.Name)))
 		}
 	}

@@ -35,6 +35,7 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/validation"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/pipelinespec"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/owner"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/status"
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
@@ -74,17 +75,32 @@ func (strategy) NamespaceScoped() bool { return true }
 // GetResetFields: status is derived by the server.
 func (strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set { return status.ResetStatus() }
 
-// PrepareForCreate derives the status from the workflow: its parameters.
+// PrepareForCreate derives the status from the definition: its inputs.
 func (strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
 	v := obj.(*pipelines.PipelineVersion)
 	v.Status = pipelines.PipelineVersionStatus{}
 	v.Generation = 1
-	// A workflow that does not parse gets no parameters; Validate rejects it.
-	if wf, errs := workflow.Parse(v.Spec.Workflow.Raw, field.NewPath("spec", "workflow")); len(errs) == 0 {
+	v.Status.Parameters = Inputs(&v.Spec)
+}
+
+// Inputs lists the inputs a definition declares. One that does not parse declares
+// none; validation rejects it.
+func Inputs(spec *pipelines.PipelineVersionSpec) []pipelines.Parameter {
+	var params []pipelines.Parameter
+	if len(spec.PipelineSpec.Raw) > 0 {
+		if ir, errs := pipelinespec.Parse(spec.PipelineSpec.Raw, nil); len(errs) == 0 {
+			for _, in := range ir.Inputs() {
+				params = append(params, pipelines.Parameter{Name: in.Name, Default: in.Default, Type: string(in.Type), Optional: in.Optional})
+			}
+		}
+		return params
+	}
+	if wf, errs := workflow.Parse(spec.Workflow.Raw, nil); len(errs) == 0 {
 		for _, p := range wf.Spec.Arguments.Parameters {
-			v.Status.Parameters = append(v.Status.Parameters, pipelines.Parameter{Name: p.Name, Default: p.Value})
+			params = append(params, pipelines.Parameter{Name: p.Name, Default: p.Value, Optional: p.Value != nil})
 		}
 	}
+	return params
 }
 
 func (strategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {

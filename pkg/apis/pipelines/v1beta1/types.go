@@ -140,18 +140,31 @@ type PipelineVersionSpec struct {
 	// CodeSourceURL points at the source the workflow was compiled from.
 	// +optional
 	CodeSourceURL string `json:"codeSourceURL,omitempty"`
-	// Workflow is the executable definition: a whole Argo Workflow manifest
-	// (argoproj.io/v1alpha1, kind Workflow), exactly as the Kubeflow Pipelines v1 SDK
-	// compiles it. It is stored as given.
+	// Workflow is a Kubeflow Pipelines v1 definition: a whole Argo Workflow manifest
+	// (argoproj.io/v1alpha1, kind Workflow), exactly as the KFP v1 SDK compiles it.
+	// It is stored as given. Exactly one of workflow and pipelineSpec is set.
+	// +optional
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +kubebuilder:validation:EmbeddedResource
-	Workflow runtime.RawExtension `json:"workflow"`
+	Workflow runtime.RawExtension `json:"workflow,omitempty,omitzero"`
+	// PipelineSpec is a Kubeflow Pipelines 2.x definition: the pipeline IR
+	// (PipelineSpec, schemaVersion 2.1.0) as the KFP 2.x SDK compiles it, the first
+	// YAML document of the compiled file, as a JSON object. It is stored as given.
+	// +optional
+	// +kubebuilder:pruning:PreserveUnknownFields
+	PipelineSpec runtime.RawExtension `json:"pipelineSpec,omitempty,omitzero"`
+	// PlatformSpec is the compiled file's optional second YAML document, the
+	// Kubernetes platform spec (platforms.kubernetes), as a JSON object; only with
+	// pipelineSpec. It is stored as given.
+	// +optional
+	// +kubebuilder:pruning:PreserveUnknownFields
+	PlatformSpec runtime.RawExtension `json:"platformSpec,omitempty,omitzero"`
 }
 
 // PipelineVersionStatus is what the server derived from the definition.
 type PipelineVersionStatus struct {
-	// Parameters are the pipeline's input parameters, read from the workflow's
-	// spec.arguments.parameters.
+	// Parameters are the pipeline's inputs: a workflow's spec.arguments.parameters,
+	// or a pipeline IR's root.inputDefinitions (parameters, then artifacts).
 	// +optional
 	// +listType=map
 	// +listMapKey=name
@@ -167,9 +180,19 @@ type PipelineVersionStatus struct {
 type Parameter struct {
 	// Name of the parameter.
 	Name string `json:"name"`
-	// Default is the value used when a run does not give one; absent means the run must.
+	// Default is the value used when a run does not give one, in the encoding of run
+	// parameters (see RunParameter).
 	// +optional
 	Default *string `json:"default,omitempty"`
+	// Type is a pipeline IR input's type: STRING, NUMBER_INTEGER, NUMBER_DOUBLE,
+	// BOOLEAN, LIST, STRUCT, or ARTIFACT for an input artifact. Empty for a workflow's
+	// parameters, which are strings.
+	// +optional
+	Type string `json:"type,omitempty"`
+	// Optional says a run may leave the input out: it has a default, or the pipeline
+	// declares it optional.
+	// +optional
+	Optional bool `json:"optional,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
@@ -258,7 +281,9 @@ type PipelineRef struct {
 type RunParameter struct {
 	// Name of the pipeline parameter.
 	Name string `json:"name"`
-	// Value given to it.
+	// Value given to it. For a pipeline IR input it is the string itself for a
+	// STRING input, an ARTIFACT input's URI, and the JSON encoding of the value for
+	// every other type (7, 0.5, true, ["a","b"], {"k":1}).
 	Value string `json:"value"`
 }
 

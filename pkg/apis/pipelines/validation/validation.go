@@ -33,6 +33,7 @@ import (
 	kjson "sigs.k8s.io/json"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/pipelinespec"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
 )
 
@@ -96,13 +97,35 @@ func ValidatePipelineVersion(v *pipelines.PipelineVersion) field.ErrorList {
 			errs = append(errs, field.Invalid(spec.Child("codeSourceURL"), v.Spec.CodeSourceURL, "must be an absolute URL"))
 		}
 	}
-	wf, werrs := workflow.Parse(v.Spec.Workflow.Raw, spec.Child("workflow"))
-	errs = append(errs, werrs...)
+	errs = append(errs, validateDefinition(&v.Spec, spec)...)
+	status := field.NewPath("status")
+	errs = append(errs, metav1validation.ValidateConditions(v.Status.Conditions, status.Child("conditions"))...)
+	return errs
+}
+
+// validateDefinition checks a version's definition: exactly one of a KFP v1 Argo
+// Workflow and a KFP 2.x pipeline IR (with its optional platform spec), each parsed
+// with the code that compiles or runs it.
+func validateDefinition(s *pipelines.PipelineVersionSpec, spec *field.Path) field.ErrorList {
+	hasWorkflow, hasIR := len(s.Workflow.Raw) > 0, len(s.PipelineSpec.Raw) > 0
+	switch {
+	case hasWorkflow && hasIR:
+		return field.ErrorList{field.Invalid(spec, field.OmitValueType{}, "must hold exactly one of workflow (KFP v1) and pipelineSpec (KFP 2.x)")}
+	case hasIR:
+		ir, errs := pipelinespec.Parse(s.PipelineSpec.Raw, spec.Child("pipelineSpec"))
+		platform, perrs := pipelinespec.ParsePlatform(s.PlatformSpec.Raw, spec.Child("platformSpec"))
+		errs = append(errs, perrs...)
+		if len(errs) > 0 {
+			return errs
+		}
+		return ir.Validate(platform, spec.Child("pipelineSpec"), spec.Child("platformSpec"))
+	case len(s.PlatformSpec.Raw) > 0:
+		return field.ErrorList{field.Forbidden(spec.Child("platformSpec"), "only with pipelineSpec")}
+	}
+	wf, errs := workflow.Parse(s.Workflow.Raw, spec.Child("workflow"))
 	if wf != nil {
 		errs = append(errs, wf.Validate(spec.Child("workflow"))...)
 	}
-	status := field.NewPath("status")
-	errs = append(errs, metav1validation.ValidateConditions(v.Status.Conditions, status.Child("conditions"))...)
 	return errs
 }
 
@@ -113,8 +136,17 @@ func ValidatePipelineVersionUpdate(v, old *pipelines.PipelineVersion) field.Erro
 	errs = append(errs, apimachineryvalidation.ValidateImmutableField(v.Spec.PipelineName, old.Spec.PipelineName, spec.Child("pipelineName"))...)
 	errs = append(errs, apimachineryvalidation.ValidateImmutableField(v.Spec.Description, old.Spec.Description, spec.Child("description"))...)
 	errs = append(errs, apimachineryvalidation.ValidateImmutableField(v.Spec.CodeSourceURL, old.Spec.CodeSourceURL, spec.Child("codeSourceURL"))...)
-	if !sameJSON(v.Spec.Workflow.Raw, old.Spec.Workflow.Raw) {
-		errs = append(errs, field.Invalid(spec.Child("workflow"), field.OmitValueType{}, apimachineryvalidation.FieldImmutableErrorMsg))
+	for _, f := range []struct {
+		name     string
+		new, old []byte
+	}{
+		{"workflow", v.Spec.Workflow.Raw, old.Spec.Workflow.Raw},
+		{"pipelineSpec", v.Spec.PipelineSpec.Raw, old.Spec.PipelineSpec.Raw},
+		{"platformSpec", v.Spec.PlatformSpec.Raw, old.Spec.PlatformSpec.Raw},
+	} {
+		if (len(f.new) == 0) != (len(f.old) == 0) || (len(f.new) > 0 && !sameJSON(f.new, f.old)) {
+			errs = append(errs, field.Invalid(spec.Child(f.name), field.OmitValueType{}, apimachineryvalidation.FieldImmutableErrorMsg))
+		}
 	}
 	status := field.NewPath("status")
 	return append(errs, metav1validation.ValidateConditions(v.Status.Conditions, status.Child("conditions"))...)

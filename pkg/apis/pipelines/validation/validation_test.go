@@ -301,6 +301,19 @@ func TestValidatePipelineVersion(t *testing.T) {
 		}, []problem{notFound("spec.workflow.spec.entrypoint")}},
 		{"condition without time", func(v *pipelines.PipelineVersion) { v.Status.Conditions[0].LastTransitionTime = metav1.Time{} },
 			[]problem{required("status.conditions[0].lastTransitionTime")}},
+		{"pipeline IR", asIR(irJSON, ""), nil},
+		{"pipeline IR with a platform spec", asIR(irJSON, platformJSON), nil},
+		{"workflow and pipeline IR", func(v *pipelines.PipelineVersion) { v.Spec.PipelineSpec.Raw = []byte(irJSON) }, []problem{invalid("spec")}},
+		{"platform spec alone", func(v *pipelines.PipelineVersion) {
+			v.Spec.Workflow, v.Spec.PlatformSpec.Raw = runtime.RawExtension{}, []byte(platformJSON)
+		}, []problem{forbidden("spec.platformSpec")}},
+		{"pipeline IR of another schema version", asIR(strings.Replace(irJSON, "2.1.0", "2.0.0", 1), ""),
+			[]problem{notSupported("spec.pipelineSpec.schemaVersion")}},
+		{"pipeline IR task of a missing component", asIR(strings.Replace(irJSON, `"name": "comp-echo"`, `"name": "comp-x"`, 1), ""),
+			[]problem{notFound("spec.pipelineSpec.root.dag.tasks[echo].componentRef.name")}},
+		{"pipeline IR not an object", asIR(`"x"`, ""), []problem{invalid("spec.pipelineSpec")}},
+		{"platform spec of a missing executor", asIR(irJSON, strings.Replace(platformJSON, "exec-echo", "exec-x", 1)),
+			[]problem{notFound("spec.platformSpec.platforms[kubernetes].deploymentSpec.executors[exec-x]")}},
 	}
 	for _, mc := range metaCases() {
 		tests = append(tests, struct {
@@ -373,6 +386,15 @@ func TestValidatePipelineVersionUpdate(t *testing.T) {
 			want: []problem{invalid("metadata.labels")}},
 		{name: "condition with a bad type", edit: func(v *pipelines.PipelineVersion) { v.Status.Conditions[0].Type = "not valid" },
 			want: []problem{invalid("status.conditions[0].type")}},
+		{name: "workflow replaced by a pipeline IR", edit: asIR(irJSON, ""),
+			want: []problem{invalid("spec.workflow"), invalid("spec.pipelineSpec")}},
+		{name: "pipeline IR unchanged", old: asIR(irJSON, platformJSON), edit: func(*pipelines.PipelineVersion) {}},
+		{name: "pipeline IR changed", old: asIR(irJSON, platformJSON),
+			edit: func(v *pipelines.PipelineVersion) { v.Spec.PipelineSpec.Raw = []byte(strings.Replace(irJSON, `"hi"`, `"ho"`, 1)) },
+			want: []problem{invalid("spec.pipelineSpec")}},
+		{name: "platform spec removed", old: asIR(irJSON, platformJSON),
+			edit: func(v *pipelines.PipelineVersion) { v.Spec.PlatformSpec = runtime.RawExtension{} },
+			want: []problem{invalid("spec.platformSpec")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -695,5 +717,31 @@ func TestValidateJobUpdate(t *testing.T) {
 			tc.edit(j)
 			check(t, tc.want, ValidateJobUpdate(j, validJob()))
 		})
+	}
+}
+
+// irJSON is a valid pipeline IR: one task echoing a pipeline input.
+const irJSON = `{
+  "pipelineInfo": {"name": "echo"}, "schemaVersion": "2.1.0",
+  "deploymentSpec": {"executors": {"exec-echo": {"container": {"image": "alpine", "command": ["echo"]}}}},
+  "components": {"comp-echo": {"executorLabel": "exec-echo", "inputDefinitions": {"parameters": {"msg": {"parameterType": "STRING"}}}}},
+  "root": {"inputDefinitions": {"parameters": {"msg": {"parameterType": "STRING", "defaultValue": "hi"}}},
+    "dag": {"tasks": {"echo": {"taskInfo": {"name": "echo"}, "componentRef": {"name": "comp-echo"},
+      "inputs": {"parameters": {"msg": {"componentInputParameter": "msg"}}}}}}}
+}`
+
+// platformJSON mounts a secret into irJSON's executor.
+const platformJSON = `{"platforms": {"kubernetes": {"deploymentSpec": {"executors": {"exec-echo": {
+  "secretAsEnv": [{"secretNameParameter": {"runtimeValue": {"constant": "s"}}, "keyToEnv": [{"secretKey": "k", "envVar": "K"}]}]}}}}}}`
+
+// asIR makes a version hold the pipeline IR ir and the platform spec platform instead
+// of its workflow.
+func asIR(ir, platform string) func(*pipelines.PipelineVersion) {
+	return func(v *pipelines.PipelineVersion) {
+		v.Spec.Workflow = runtime.RawExtension{}
+		v.Spec.PipelineSpec.Raw = []byte(ir)
+		if platform != "" {
+			v.Spec.PlatformSpec.Raw = []byte(platform)
+		}
 	}
 }

@@ -25,8 +25,16 @@ package v1beta1
 type ParameterApplyConfiguration struct {
 	// Name of the parameter.
 	Name *string `json:"name,omitempty"`
-	// Default is the value used when a run does not give one; absent means the run must.
+	// Default is the value used when a run does not give one, in the encoding of run
+	// parameters (see RunParameter).
 	Default *string `json:"default,omitempty"`
+	// Type is a pipeline IR input's type: STRING, NUMBER_INTEGER, NUMBER_DOUBLE,
+	// BOOLEAN, LIST, STRUCT, or ARTIFACT for an input artifact. Empty for a workflow's
+	// parameters, which are strings.
+	Type *string `json:"type,omitempty"`
+	// Optional says a run may leave the input out: it has a default, or the pipeline
+	// declares it optional.
+	Optional *bool `json:"optional,omitempty"`
 }
 
 // ParameterApplyConfiguration constructs a declarative configuration of the Parameter type for use with
@@ -48,5 +56,21 @@ func (b *ParameterApplyConfiguration) WithName(value string) *ParameterApplyConf
 // If called multiple times, the Default field is set to the value of the last call.
 func (b *ParameterApplyConfiguration) WithDefault(value string) *ParameterApplyConfiguration {
 	b.Default = &value
+	return b
+}
+
+// WithType sets the Type field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Type field is set to the value of the last call.
+func (b *ParameterApplyConfiguration) WithType(value string) *ParameterApplyConfiguration {
+	b.Type = &value
+	return b
+}
+
+// WithOptional sets the Optional field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Optional field is set to the value of the last call.
+func (b *ParameterApplyConfiguration) WithOptional(value bool) *ParameterApplyConfiguration {
+	b.Optional = &value
 	return b
 }

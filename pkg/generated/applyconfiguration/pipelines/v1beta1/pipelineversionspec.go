@@ -33,10 +33,18 @@ type PipelineVersionSpecApplyConfiguration struct {
 	Description *string `json:"description,omitempty"`
 	// CodeSourceURL points at the source the workflow was compiled from.
 	CodeSourceURL *string `json:"codeSourceURL,omitempty"`
-	// Workflow is the executable definition: a whole Argo Workflow manifest
-	// (argoproj.io/v1alpha1, kind Workflow), exactly as the Kubeflow Pipelines v1 SDK
-	// compiles it. It is stored as given.
+	// Workflow is a Kubeflow Pipelines v1 definition: a whole Argo Workflow manifest
+	// (argoproj.io/v1alpha1, kind Workflow), exactly as the KFP v1 SDK compiles it.
+	// It is stored as given. Exactly one of workflow and pipelineSpec is set.
 	Workflow *runtime.RawExtension `json:"workflow,omitempty"`
+	// PipelineSpec is a Kubeflow Pipelines 2.x definition: the pipeline IR
+	// (PipelineSpec, schemaVersion 2.1.0) as the KFP 2.x SDK compiles it, the first
+	// YAML document of the compiled file, as a JSON object. It is stored as given.
+	PipelineSpec *runtime.RawExtension `json:"pipelineSpec,omitempty"`
+	// PlatformSpec is the compiled file's optional second YAML document, the
+	// Kubernetes platform spec (platforms.kubernetes), as a JSON object; only with
+	// pipelineSpec. It is stored as given.
+	PlatformSpec *runtime.RawExtension `json:"platformSpec,omitempty"`
 }
 
 // PipelineVersionSpecApplyConfiguration constructs a declarative configuration of the PipelineVersionSpec type for use with
@@ -74,5 +82,21 @@ func (b *PipelineVersionSpecApplyConfiguration) WithCodeSourceURL(value string) 
 // If called multiple times, the Workflow field is set to the value of the last call.
 func (b *PipelineVersionSpecApplyConfiguration) WithWorkflow(value runtime.RawExtension) *PipelineVersionSpecApplyConfiguration {
 	b.Workflow = &value
+	return b
+}
+
+// WithPipelineSpec sets the PipelineSpec field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PipelineSpec field is set to the value of the last call.
+func (b *PipelineVersionSpecApplyConfiguration) WithPipelineSpec(value runtime.RawExtension) *PipelineVersionSpecApplyConfiguration {
+	b.PipelineSpec = &value
+	return b
+}
+
+// WithPlatformSpec sets the PlatformSpec field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PlatformSpec field is set to the value of the last call.
+func (b *PipelineVersionSpecApplyConfiguration) WithPlatformSpec(value runtime.RawExtension) *PipelineVersionSpecApplyConfiguration {
+	b.PlatformSpec = &value
 	return b
 }

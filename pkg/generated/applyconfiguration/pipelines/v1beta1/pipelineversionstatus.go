@@ -27,8 +27,8 @@ import (
 //
 // PipelineVersionStatus is what the server derived from the definition.
 type PipelineVersionStatusApplyConfiguration struct {
-	// Parameters are the pipeline's input parameters, read from the workflow's
-	// spec.arguments.parameters.
+	// Parameters are the pipeline's inputs: a workflow's spec.arguments.parameters,
+	// or a pipeline IR's root.inputDefinitions (parameters, then artifacts).
 	Parameters []ParameterApplyConfiguration `json:"parameters,omitempty"`
 	// Conditions are the latest observations of the version's state.
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`

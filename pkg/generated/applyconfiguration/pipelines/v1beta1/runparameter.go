@@ -25,7 +25,9 @@ package v1beta1
 type RunParameterApplyConfiguration struct {
 	// Name of the pipeline parameter.
 	Name *string `json:"name,omitempty"`
-	// Value given to it.
+	// Value given to it. For a pipeline IR input it is the string itself for a
+	// STRING input, an ARTIFACT input's URI, and the JSON encoding of the value for
+	// every other type (7, 0.5, true, ["a","b"], {"k":1}).
 	Value *string `json:"value,omitempty"`
 }
 
