@@ -390,7 +390,9 @@ func TestValidatePipelineVersionUpdate(t *testing.T) {
 			want: []problem{invalid("spec.workflow"), invalid("spec.pipelineSpec")}},
 		{name: "pipeline IR unchanged", old: asIR(irJSON, platformJSON), edit: func(*pipelines.PipelineVersion) {}},
 		{name: "pipeline IR changed", old: asIR(irJSON, platformJSON),
-			edit: func(v *pipelines.PipelineVersion) { v.Spec.PipelineSpec.Raw = []byte(strings.Replace(irJSON, `"hi"`, `"ho"`, 1)) },
+			edit: func(v *pipelines.PipelineVersion) {
+				v.Spec.PipelineSpec.Raw = []byte(strings.Replace(irJSON, `"hi"`, `"ho"`, 1))
+			},
 			want: []problem{invalid("spec.pipelineSpec")}},
 		{name: "platform spec removed", old: asIR(irJSON, platformJSON),
 			edit: func(v *pipelines.PipelineVersion) { v.Spec.PlatformSpec = runtime.RawExtension{} },
