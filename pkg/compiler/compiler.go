@@ -75,7 +75,7 @@ func Compile(ir *pipelinespec.PipelineSpec, platform *pipelinespec.PlatformSpec,
 			continue
 		}
 		args = append(args, map[string]any{"name": in.Name, "value": v})
-		present[in.Name] = value{expr: "{{inputs.parameters." + in.Name + "}}"}
+		present[in.Name] = value{expr: "{{inputs.parameters." + in.Name + "}}", known: &v}
 	}
 	entry, err := c.dag("root", ir.Root, present, "")
 	if err != nil {
@@ -116,6 +116,10 @@ type compiler struct {
 type value struct {
 	expr      string
 	selectors []string
+	// known is the value when the compiler knows it: a run's parameter or a constant
+	// passed down unchanged. Kubernetes fields validated when the workflow is created
+	// (resource quantities) can take only such values.
+	known *string
 }
 
 var nonName = regexp.MustCompile(`[^a-z0-9-]+`)
@@ -274,6 +278,15 @@ func (c *compiler) task(name string, t *pipelinespec.TaskSpec, siblings, importe
 			spec.Parameters[n] = launcherspec.ParameterInput{FinalStatusOf: fs.ProducerTask}
 		}
 	}
+	// A constant may name the task's other inputs ({{$.inputs.parameters['x']}}, as
+	// the SDK writes for values computed from pipeline inputs): it is given theirs.
+	for _, n := range sortedKeys(in.Parameters) {
+		if p := in.Parameters[n]; p.RuntimeValue != nil && p.RuntimeValue.RuntimeParameter == "" {
+			if v, ok := substituteInputs(args[n], args); ok {
+				args[n] = v
+			}
+		}
+	}
 	for _, n := range sortedKeys(in.Artifacts) {
 		a := in.Artifacts[n]
 		switch {
@@ -389,9 +402,42 @@ func (c *compiler) task(name string, t *pipelinespec.TaskSpec, siblings, importe
 func view(args map[string]value) map[string]value {
 	inside := map[string]value{}
 	for n, v := range args {
-		inside[n] = value{expr: "{{inputs.parameters." + n + "}}", selectors: v.selectors}
+		inside[n] = value{expr: "{{inputs.parameters." + n + "}}", selectors: v.selectors, known: v.known}
 	}
 	return inside
+}
+
+var placeholder = regexp.MustCompile(`\{\{\$\.inputs\.parameters\['([^']*)'\]\}\}`)
+
+// substituteInputs replaces in a constant the placeholders of other inputs in args
+// with their values; ok is false when v holds none.
+func substituteInputs(v value, args map[string]value) (value, bool) {
+	if v.known == nil || !placeholder.MatchString(*v.known) {
+		return v, false
+	}
+	allKnown := true
+	expr := placeholder.ReplaceAllStringFunc(*v.known, func(m string) string {
+		other, ok := args[placeholder.FindStringSubmatch(m)[1]]
+		if !ok || len(other.selectors) > 0 {
+			allKnown = false
+			return literal(m)
+		}
+		if other.known == nil {
+			allKnown = false
+		}
+		return other.expr
+	})
+	known := placeholder.ReplaceAllStringFunc(*v.known, func(m string) string {
+		if other, ok := args[placeholder.FindStringSubmatch(m)[1]]; ok && other.known != nil {
+			return *other.known
+		}
+		return m
+	})
+	out := value{expr: expr}
+	if allKnown {
+		out.known = &known
+	}
+	return out, true
 }
 
 // argoArgs are an Argo task's argument parameters for args.
@@ -417,7 +463,7 @@ func (c *compiler) paramSource(p *pipelinespec.InputParameterSpec, present map[s
 		if !ok {
 			return value{}, false, nil
 		}
-		v = value{expr: pv.expr, selectors: slices.Clone(pv.selectors)}
+		v = value{expr: pv.expr, selectors: slices.Clone(pv.selectors), known: pv.known}
 	case p.RuntimeValue != nil && p.RuntimeValue.RuntimeParameter != "":
 		pv, ok := present[p.RuntimeValue.RuntimeParameter]
 		if !ok {
@@ -425,12 +471,14 @@ func (c *compiler) paramSource(p *pipelinespec.InputParameterSpec, present map[s
 		}
 		v = pv
 	case p.RuntimeValue != nil:
-		v = value{expr: literal(pipelinespec.FormatValue(p.RuntimeValue.Constant))}
+		k := pipelinespec.FormatValue(p.RuntimeValue.Constant)
+		v = value{expr: literal(k), known: &k}
 	default:
 		return value{}, false, fmt.Errorf("no source")
 	}
 	if p.ParameterExpressionSelector != "" {
 		v.selectors = append(v.selectors, p.ParameterExpressionSelector)
+		v.known = nil
 	}
 	return v, true, nil
 }
@@ -485,7 +533,7 @@ func (c *compiler) loop(t *pipelinespec.TaskSpec, comp *pipelinespec.ComponentSp
 		iter["withParam"] = "{{inputs.parameters." + t.ArtifactIterator.Items.InputArtifact + "}}"
 	}
 	for n, v := range args {
-		inside[n] = value{expr: "{{inputs.parameters." + n + "}}", selectors: v.selectors}
+		inside[n] = value{expr: "{{inputs.parameters." + n + "}}", selectors: v.selectors, known: v.known}
 	}
 	inside[itemInput] = value{expr: "{{item}}"}
 	tmpl, err := run(view(inside), path)

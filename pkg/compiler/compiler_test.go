@@ -68,7 +68,7 @@ type Workflow struct {
 }
 
 // CompileFile compiles a run of the pipeline in file, with a value for every required
-// input (see RequiredValue), and returns the workflow and the number of container
+// input (see shareddata.RequiredValue), and returns the workflow and the number of container
 // task instances the file declares, counted from the YAML read generically.
 func CompileFile(t testing.TB, file string) (*Workflow, int) {
 	t.Helper()
@@ -93,7 +93,7 @@ func CompileFile(t testing.TB, file string) (*Workflow, int) {
 	params := map[string]string{}
 	for _, in := range ir.Inputs() {
 		if !in.Optional {
-			params[in.Name] = RequiredValue(in.Type)
+			params[in.Name] = shareddata.RequiredValue(string(in.Type))
 		}
 	}
 	raw, err := Compile(ir, platform, params, testOptions)
@@ -109,48 +109,7 @@ func CompileFile(t testing.TB, file string) (*Workflow, int) {
 	if err := yaml.Unmarshal(docs[0], &generic); err != nil {
 		t.Fatal(err)
 	}
-	return &wf, containerTasks(generic, generic["root"].(map[string]any))
-}
-
-// RequiredValue is a run parameter value of type t, for tests.
-func RequiredValue(t pipelinespec.ParameterType) string {
-	switch t {
-	case pipelinespec.TypeInteger:
-		return "1"
-	case pipelinespec.TypeDouble:
-		return "0.5"
-	case pipelinespec.TypeBoolean:
-		return "true"
-	case pipelinespec.TypeList:
-		return `["a","b"]`
-	case pipelinespec.TypeStruct:
-		return `{"a":1}`
-	case pipelinespec.TypeArtifact:
-		return "s3://inputs/data"
-	}
-	return "value"
-}
-
-// containerTasks counts the tasks of comp's DAG, and of the DAGs it runs, whose
-// executor is a container: each is one pod template.
-func containerTasks(ir, comp map[string]any) int {
-	components, _ := ir["components"].(map[string]any)
-	executors, _ := ir["deploymentSpec"].(map[string]any)["executors"].(map[string]any)
-	dag, _ := comp["dag"].(map[string]any)
-	tasks, _ := dag["tasks"].(map[string]any)
-	n := 0
-	for _, task := range tasks {
-		ref := task.(map[string]any)["componentRef"].(map[string]any)["name"].(string)
-		c := components[ref].(map[string]any)
-		if _, ok := c["dag"]; ok {
-			n += containerTasks(ir, c)
-			continue
-		}
-		if e, _ := executors[c["executorLabel"].(string)].(map[string]any); e["container"] != nil {
-			n++
-		}
-	}
-	return n
+	return &wf, shareddata.ContainerTasks(generic, generic["root"].(map[string]any))
 }
 
 func TestLauncherSpecHasNoArgoTags(t *testing.T) {

@@ -17,8 +17,10 @@ limitations under the License.
 package compiler
 
 import (
+	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -143,7 +145,11 @@ func (c *compiler) container(comp *pipelinespec.ComponentSpec, executor string, 
 		"command": []any{launcherspec.Binary},
 		"args":    append([]string{"--spec=" + encoded}, launcherArgs...),
 	}
-	if r := resources(spec.Container.Resources); r != nil {
+	r, err := resources(spec.Container.Resources, inside)
+	if err != nil {
+		return "", err
+	}
+	if r != nil {
 		ctr["resources"] = r
 	}
 	tmpl := map[string]any{
@@ -178,16 +184,35 @@ func (c *compiler) container(comp *pipelinespec.ComponentSpec, executor string, 
 	return name, nil
 }
 
-// resources are a container's requests and limits from the IR's resource spec.
-func resources(r *pipelinespec.ResourceSpec) map[string]any {
+var inputPlaceholder = regexp.MustCompile(`^\{\{\$\.inputs\.parameters\['([^']*)'\]\}\}$`)
+
+// resources are a container's requests and limits from the IR's resource spec. A
+// quantity may be an input's placeholder ({{$.inputs.parameters['x']}}, from a
+// pipeline input): kube-apiserver checks quantities when the workflow is created, so
+// it must be known then.
+func resources(r *pipelinespec.ResourceSpec, inside map[string]value) (map[string]any, error) {
 	if r == nil {
-		return nil
+		return nil, nil
+	}
+	var errs []string
+	resolve := func(s string) string {
+		m := inputPlaceholder.FindStringSubmatch(s)
+		if m == nil {
+			return s
+		}
+		if v, ok := inside[m[1]]; ok && v.known != nil {
+			return *v.known
+		}
+		errs = append(errs, fmt.Sprintf("resource %s: input %q is known only while the run runs", s, m[1]))
+		return ""
 	}
 	limits, requests := map[string]any{}, map[string]any{}
 	set := func(m map[string]any, k, s string, f float64, unit string) {
 		switch {
 		case s != "":
-			m[k] = s
+			if s = resolve(s); s != "" {
+				m[k] = s
+			}
 		case f > 0:
 			m[k] = strconv.FormatFloat(f, 'f', -1, 64) + unit
 		}
@@ -204,6 +229,7 @@ func resources(r *pipelinespec.ResourceSpec) map[string]any {
 		if count == "" && a.Count > 0 {
 			count = strconv.FormatInt(int64(a.Count), 10)
 		}
+		kind, count = resolve(kind), resolve(count)
 		if kind != "" && count != "" {
 			if !strings.Contains(kind, "/") {
 				// The SDK's short names for GPUs.
@@ -215,6 +241,9 @@ func resources(r *pipelinespec.ResourceSpec) map[string]any {
 			limits[kind] = count
 		}
 	}
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "; "))
+	}
 	r2 := map[string]any{}
 	if len(limits) > 0 {
 		r2["limits"] = limits
@@ -223,9 +252,9 @@ func resources(r *pipelinespec.ResourceSpec) map[string]any {
 		r2["requests"] = requests
 	}
 	if len(r2) == 0 {
-		return nil
+		return nil, nil
 	}
-	return r2
+	return r2, nil
 }
 
 // applyPlatform puts the platform spec into the task's pod.

@@ -45,6 +45,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/compiler"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/job"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/run"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
@@ -81,6 +82,8 @@ type Config struct {
 	WorkflowPolicy policy.Policy
 	// Clock tells the time. Default: the real one.
 	Clock clock.WithTicker
+	// Compiler configures the workflows of runs of pipeline IR (KFP 2.x) versions.
+	Compiler compiler.Options
 }
 
 // Controllers are the executor and the scheduler behind one leader election.
@@ -247,7 +250,7 @@ func (c *Controllers) lead(ctx context.Context) {
 	defer jobFactory.Shutdown()
 	runs := runFactory.Pipelines().V1beta1().Runs()
 	executor, err := run.NewExecutor(c.pipelines, c.workflows, runs,
-		run.Rules{DefaultServiceAccount: c.cfg.DefaultServiceAccount, Policy: c.cfg.WorkflowPolicy}, c.cfg.Clock)
+		run.Rules{DefaultServiceAccount: c.cfg.DefaultServiceAccount, Policy: c.cfg.WorkflowPolicy, Compiler: c.cfg.Compiler}, c.cfg.Clock)
 	if err != nil {
 		logger.Error(err, "Cannot start the run executor")
 		return

@@ -41,10 +41,17 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/argodriver"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/kubelet"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/shareddata"
 )
 
-// shared is the test data beside the repository (always present in CI).
-var shared = filepath.Join("..", "..", "..", "shared", "testdata")
+// shared is the test data beside the repository (always present in CI), or beside
+// the folder of a worktree.
+var shared = func() string {
+	if dir, err := shareddata.Root(); err == nil {
+		return dir
+	}
+	return filepath.Join("..", "..", "..", "shared", "testdata")
+}()
 
 // Lease timings short enough that a hand-over fits in a test, long enough for a busy
 // two-core machine to renew in time.

@@ -20,6 +20,7 @@ limitations under the License.
 package shareddata
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,26 +30,37 @@ import (
 // failure.
 const EnvRequireTestDeps = "PIPELINES_REQUIRE_TESTDEPS"
 
-// Dir returns shared/testdata/<name> in the nearest directory at or above the working
-// directory that has it: beside the module root, or beside the folder holding a
-// worktree. Without it the test is skipped with the reason, or fails if
-// PIPELINES_REQUIRE_TESTDEPS=1.
-func Dir(tb testing.TB, name string) string {
-	tb.Helper()
+// Root returns the shared test data, shared/testdata in the nearest directory at or
+// above the working directory that has it: beside the module root, or beside the
+// folder holding a worktree.
+func Root() (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
-		tb.Fatal(err)
+		return "", err
 	}
 	for dir := wd; ; dir = filepath.Dir(dir) {
-		candidate := filepath.Join(dir, "shared", "testdata", name)
+		candidate := filepath.Join(dir, "shared", "testdata")
 		if fi, err := os.Stat(candidate); err == nil && fi.IsDir() {
-			return candidate
+			return candidate, nil
 		}
 		if filepath.Dir(dir) == dir {
-			break
+			return "", fmt.Errorf("shared/testdata not found in %s or above it", wd)
 		}
 	}
-	msg := "shared test data shared/testdata/" + name + " not found in " + wd + " or above it"
+}
+
+// Dir returns shared/testdata/<name> (see Root). Without it the test is skipped with
+// the reason, or fails if PIPELINES_REQUIRE_TESTDEPS=1.
+func Dir(tb testing.TB, name string) string {
+	tb.Helper()
+	root, err := Root()
+	if err == nil {
+		dir := filepath.Join(root, name)
+		if _, err = os.Stat(dir); err == nil {
+			return dir
+		}
+	}
+	msg := fmt.Sprintf("shared test data %s: %v", name, err)
 	if os.Getenv(EnvRequireTestDeps) == "1" {
 		tb.Fatalf("%s; %s=1 requires it", msg, EnvRequireTestDeps)
 	}

@@ -18,6 +18,7 @@ package options
 
 import (
 	"fmt"
+	"path"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -26,6 +27,7 @@ import (
 	componentbaseconfig "k8s.io/component-base/config"
 	componentbaseoptions "k8s.io/component-base/config/options"
 
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/compiler"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller"
 )
 
@@ -42,6 +44,9 @@ type ControllersOptions struct {
 	// SweepInterval is how often the leader finishes the cascades of deletes that their
 	// requests left undone.
 	SweepInterval time.Duration
+	// LauncherImage and LauncherPath are the image holding the launcher, which an init
+	// container copies into each task pod of a KFP 2.x run, and its path there.
+	LauncherImage, LauncherPath string
 }
 
 // NewControllersOptions returns the defaults: enabled, elected through the Lease
@@ -61,6 +66,8 @@ func NewControllersOptions() *ControllersOptions {
 		RunWorkers:    4,
 		JobWorkers:    2,
 		SweepInterval: time.Minute,
+		LauncherImage: "ghcr.io/pipelines-apiserver/pipelines-apiserver:latest",
+		LauncherPath:  "/usr/local/bin/pipelines-launcher",
 	}
 }
 
@@ -76,6 +83,10 @@ func (o *ControllersOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.SweepInterval, "cascade-sweep-interval", o.SweepInterval,
 		"How often the leader finishes what deletes left undone: foreground and orphan deletions still pending, "+
 			"and objects whose owner is gone (a background cascade cut short).")
+	fs.StringVar(&o.LauncherImage, "launcher-image", o.LauncherImage,
+		"Image holding pipelines-launcher (the server's own image): an init container of each task pod of a "+
+			"KFP 2.x run copies it from there into the pod.")
+	fs.StringVar(&o.LauncherPath, "launcher-path", o.LauncherPath, "Path of pipelines-launcher in --launcher-image.")
 }
 
 // Validate reports every problem.
@@ -92,6 +103,9 @@ func (o *ControllersOptions) Validate() []error {
 	}
 	if o.SweepInterval <= 0 {
 		errs = append(errs, fmt.Errorf("--cascade-sweep-interval must be positive"))
+	}
+	if o.LauncherImage == "" || !path.IsAbs(o.LauncherPath) {
+		errs = append(errs, fmt.Errorf("--launcher-image must be set and --launcher-path an absolute path"))
 	}
 	le := o.LeaderElection
 	if !le.LeaderElect {
@@ -129,5 +143,6 @@ func (o *ControllersOptions) ApplyTo() *controller.Config {
 		RunWorkers:     o.RunWorkers,
 		JobWorkers:     o.JobWorkers,
 		SweepInterval:  o.SweepInterval,
+		Compiler:       compiler.Options{LauncherImage: o.LauncherImage, LauncherPath: o.LauncherPath},
 	}
 }

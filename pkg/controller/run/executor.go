@@ -68,6 +68,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/compiler"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/worker"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 	pipelinesinformers "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/informers/externalversions/pipelines/v1beta1"
@@ -106,6 +107,9 @@ type Rules struct {
 	DefaultServiceAccount string
 	// Policy is checked on each workflow before it is created.
 	Policy policy.Policy
+	// Compiler configures the workflows of runs of pipeline IR (KFP 2.x) versions:
+	// where their pods get the launcher.
+	Compiler compiler.Options
 }
 
 // NewExecutor returns an executor that reads and writes runs with client, sees them
@@ -471,7 +475,13 @@ func (e *Executor) ensureWorkflow(ctx context.Context, run *v1beta1.Run, attempt
 		return nil, permanent("pipeline version %s/%s is not the one the run was created from: it was deleted and re-created (UID %s, pinned %s)",
 			ns, run.Status.PipelineVersion, version.UID, pinned)
 	}
-	wf, err := BuildWorkflow(run, version.Spec.Workflow.Raw, attempt, e.rules.DefaultServiceAccount)
+	manifest := version.Spec.Workflow.Raw
+	if len(version.Spec.PipelineSpec.Raw) > 0 {
+		if manifest, err = CompileIR(run, version, e.rules.Compiler); err != nil {
+			return nil, permanent("pipeline version %s/%s: %v", ns, version.Name, err)
+		}
+	}
+	wf, err := BuildWorkflow(run, manifest, attempt, e.rules.DefaultServiceAccount)
 	if err != nil {
 		return nil, permanent("pipeline version %s/%s: %v", ns, version.Name, err)
 	}

@@ -26,8 +26,11 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/compiler"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/pipelinespec"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
 )
 
@@ -125,6 +128,24 @@ func BuildWorkflow(run *v1beta1.Run, manifest []byte, attempt int32, defaultServ
 		return nil, fmt.Errorf("spec.podMetadata: %w", err)
 	}
 	return wf, nil
+}
+
+// CompileIR makes the Argo Workflow manifest of a run of a pipeline IR version
+// (KFP 2.x), for BuildWorkflow to finish as it finishes a v1 version's manifest.
+func CompileIR(run *v1beta1.Run, version *v1beta1.PipelineVersion, opts compiler.Options) ([]byte, error) {
+	ir, errs := pipelinespec.Parse(version.Spec.PipelineSpec.Raw, field.NewPath("spec", "pipelineSpec"))
+	if len(errs) > 0 {
+		return nil, errs.ToAggregate()
+	}
+	platform, errs := pipelinespec.ParsePlatform(version.Spec.PlatformSpec.Raw, field.NewPath("spec", "platformSpec"))
+	if len(errs) > 0 {
+		return nil, errs.ToAggregate()
+	}
+	params := make(map[string]string, len(run.Spec.Parameters))
+	for _, p := range run.Spec.Parameters {
+		params[p.Name] = p.Value
+	}
+	return compiler.Compile(ir, platform, params, opts)
 }
 
 // dropZeroParallelism removes parallelism: 0 from the workflow and its templates. The
