@@ -120,6 +120,8 @@ type value struct {
 	// passed down unchanged. Kubernetes fields validated when the workflow is created
 	// (resource quantities) can take only such values.
 	known *string
+	// imported is the importer an artifact's URI comes from.
+	imported *pipelinespec.ImporterSpec
 }
 
 var nonName = regexp.MustCompile(`[^a-z0-9-]+`)
@@ -300,8 +302,8 @@ func (c *compiler) task(name string, t *pipelinespec.TaskSpec, siblings, importe
 			if !ok {
 				continue
 			}
+			uri.imported = is
 			args[n] = uri
-			spec.Artifacts[n] = launcherspec.ArtifactInput{Imported: is}
 			deps = deps.Union(pipelinespec.Upstream(imp))
 		case a.TaskOutputArtifact != nil:
 			args[n] = value{expr: "{{tasks." + argoTaskName(a.TaskOutputArtifact.ProducerTask) + ".outputs.parameters." + outputName(a.TaskOutputArtifact.OutputArtifactKey) + "}}"}
@@ -402,7 +404,7 @@ func (c *compiler) task(name string, t *pipelinespec.TaskSpec, siblings, importe
 func view(args map[string]value) map[string]value {
 	inside := map[string]value{}
 	for n, v := range args {
-		inside[n] = value{expr: "{{inputs.parameters." + n + "}}", selectors: v.selectors, known: v.known}
+		inside[n] = value{expr: "{{inputs.parameters." + n + "}}", selectors: v.selectors, known: v.known, imported: v.imported}
 	}
 	return inside
 }
@@ -533,7 +535,7 @@ func (c *compiler) loop(t *pipelinespec.TaskSpec, comp *pipelinespec.ComponentSp
 		iter["withParam"] = "{{inputs.parameters." + t.ArtifactIterator.Items.InputArtifact + "}}"
 	}
 	for n, v := range args {
-		inside[n] = value{expr: "{{inputs.parameters." + n + "}}", selectors: v.selectors, known: v.known}
+		inside[n] = value{expr: "{{inputs.parameters." + n + "}}", selectors: v.selectors, known: v.known, imported: v.imported}
 	}
 	inside[itemInput] = value{expr: "{{item}}"}
 	tmpl, err := run(view(inside), path)

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -128,4 +129,177 @@ func TestLauncherSpecHasNoArgoTags(t *testing.T) {
 	if strings.Join(back.Container.Args, " ") != strings.Join(s.Container.Args, " ") {
 		t.Errorf("decoded %q, want %q", back.Container.Args, s.Container.Args)
 	}
+}
+
+// TestConstructs checks, over every valid pipeline of the test data, that each IR
+// construct a file uses becomes its Argo form: conditions when, loops withItems or
+// withParam with parallelism, exit handlers depends on failure too, final status the
+// producer's status, retries retryStrategy, importers no pod but an imported input,
+// and the platform spec's secrets, claims, tolerations and pod labels.
+func TestConstructs(t *testing.T) {
+	for _, file := range shareddata.Files(t, "kfp-v2", "valid", ".yaml") {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".yaml"), func(t *testing.T) {
+			wf, _ := CompileFile(t, file)
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			docs, _ := pipelinespec.Documents(data)
+			ir, _ := pipelinespec.Parse(docs[0], nil)
+			var platform *pipelinespec.PlatformSpec
+			if len(docs) > 1 {
+				platform, _ = pipelinespec.ParsePlatform(docs[1], nil)
+			}
+			text := string(wf.Raw)
+			has := func(what, s string) {
+				t.Helper()
+				if !strings.Contains(text, s) {
+					t.Errorf("%s: the workflow has no %s", what, s)
+				}
+			}
+			var dagTasks []map[string]any
+			for _, tmpl := range wf.Spec.Templates {
+				if d, ok := tmpl["dag"].(map[string]any); ok {
+					for _, task := range d["tasks"].([]any) {
+						dagTasks = append(dagTasks, task.(map[string]any))
+					}
+				}
+			}
+			count := func(key string) int {
+				n := 0
+				for _, task := range dagTasks {
+					if task[key] != nil {
+						n++
+					}
+				}
+				return n
+			}
+			conditions, rawLoops, paramLoops := 0, 0, 0
+			for _, comp := range append([]*pipelinespec.ComponentSpec{ir.Root}, values(ir.Components)...) {
+				if comp.DAG == nil {
+					continue
+				}
+				for name, task := range comp.DAG.Tasks {
+					if tp := task.TriggerPolicy; tp != nil && tp.Condition != "" {
+						conditions++
+					}
+					if tp := task.TriggerPolicy; tp != nil && tp.Strategy == pipelinespec.AllUpstreamCompleted {
+						has("task "+name+" runs after failures", ".Failed || ")
+					}
+					if it := task.ParameterIterator; it != nil && it.Items.Raw != "" {
+						rawLoops++
+					} else if it != nil || task.ArtifactIterator != nil {
+						paramLoops++
+					}
+					if p := task.IteratorPolicy; p != nil && p.ParallelismLimit > 0 {
+						has("task "+name+"'s parallelismLimit", `"parallelism":`+strconv.Itoa(int(p.ParallelismLimit)))
+					}
+					if p := task.RetryPolicy; p != nil && p.MaxRetryCount > 0 {
+						has("task "+name+"'s retryPolicy", `"retryStrategy":{`)
+						has("task "+name+"'s maxRetryCount", `"limit":`+strconv.Itoa(int(p.MaxRetryCount)))
+					}
+					if task.Inputs != nil {
+						for _, in := range task.Inputs.Parameters {
+							if in.TaskFinalStatus != nil {
+								has("task "+name+"'s final status input", "{{tasks."+in.TaskFinalStatus.ProducerTask+".status}}")
+							}
+						}
+					}
+				}
+			}
+			// A DAG component may run in several places: at least one when per condition.
+			if n := count("when"); n < conditions {
+				t.Errorf("%d tasks with a when, want at least %d", n, conditions)
+			}
+			if n := count("withItems"); n < rawLoops {
+				t.Errorf("%d tasks withItems, want at least %d", n, rawLoops)
+			}
+			if n := count("withParam"); n < paramLoops {
+				t.Errorf("%d tasks withParam, want at least %d", n, paramLoops)
+			}
+			for label, e := range ir.DeploymentSpec.Executors {
+				if e.Importer != nil && consumed(ir, label) {
+					has("importer "+label, `\"imported\":`)
+				}
+				k := platform.Kubernetes(label)
+				if k == nil || !usedBy(ir, label) {
+					continue
+				}
+				for _, s := range k.SecretAsEnv {
+					for _, kv := range s.KeyToEnv {
+						has("secretAsEnv", `"key":"`+kv.SecretKey+`"`)
+						has("secretAsEnv", `"name":"`+kv.EnvVar+`","valueFrom":{"secretKeyRef"`)
+					}
+				}
+				for _, s := range k.SecretAsVolume {
+					has("secretAsVolume", `"mountPath":"`+s.MountPath+`"`)
+					has("secretAsVolume", `"secret":{`)
+				}
+				for _, p := range k.PVCMount {
+					has("pvcMount", `"mountPath":"`+p.MountPath+`"`)
+					has("pvcMount", `"persistentVolumeClaim":{"claimName":`)
+				}
+				for _, tol := range k.Tolerations {
+					has("toleration", `"tolerations":[`)
+					has("toleration", `"key":"`+tol.Key+`"`)
+				}
+				if m := k.PodMetadata; m != nil {
+					for key, v := range m.Labels {
+						has("pod label", `"`+key+`":"`+v+`"`)
+					}
+					for key := range m.Annotations {
+						has("pod annotation", `"`+key+`":`)
+					}
+				}
+			}
+		})
+	}
+}
+
+func values[V any](m map[string]V) []V {
+	var out []V
+	for _, k := range sortedKeys(m) {
+		out = append(out, m[k])
+	}
+	return out
+}
+
+// usedBy says whether a task of ir runs the executor label.
+func usedBy(ir *pipelinespec.PipelineSpec, label string) bool {
+	for _, comp := range append([]*pipelinespec.ComponentSpec{ir.Root}, values(ir.Components)...) {
+		if comp.DAG == nil {
+			continue
+		}
+		for _, task := range comp.DAG.Tasks {
+			if c := ir.Components[task.ComponentRef.Name]; c != nil && c.ExecutorLabel == label {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// consumed says whether a task takes an artifact from a task running the executor
+// label (an importer nobody consumes hands nothing on).
+func consumed(ir *pipelinespec.PipelineSpec, label string) bool {
+	for _, comp := range append([]*pipelinespec.ComponentSpec{ir.Root}, values(ir.Components)...) {
+		if comp.DAG == nil {
+			continue
+		}
+		for _, task := range comp.DAG.Tasks {
+			if task.Inputs == nil {
+				continue
+			}
+			for _, a := range task.Inputs.Artifacts {
+				if a.TaskOutputArtifact == nil {
+					continue
+				}
+				producer := comp.DAG.Tasks[a.TaskOutputArtifact.ProducerTask]
+				if c := ir.Components[producer.ComponentRef.Name]; c != nil && c.ExecutorLabel == label {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

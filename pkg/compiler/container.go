@@ -97,6 +97,9 @@ func (c *compiler) container(comp *pipelinespec.ComponentSpec, executor string, 
 		if strings.HasPrefix(n, platformPrefix) {
 			continue
 		}
+		if v := inside[n]; v.imported != nil {
+			spec.Artifacts[n] = launcherspec.ArtifactInput{Imported: v.imported}
+		}
 		if v := inside[n]; len(v.selectors) > 0 {
 			p := spec.Parameters[n]
 			p.Selectors = v.selectors
