@@ -176,6 +176,52 @@ func TestKFPv2RunsBecomeWorkflows(t *testing.T) {
 	}
 }
 
+// TestKFPv2RunParameterTypes: a run's values are checked against the types the
+// pipeline IR declares, and its required inputs must be given.
+func TestKFPv2RunParameterTypes(t *testing.T) {
+	setup(t)
+	ns := newNamespace(t)
+	c := clientFor(t, framework.AdminUser)
+	p := c.PipelinesV1beta1()
+	if _, err := p.Experiments(ns).Create(t.Context(), &v1beta1.Experiment{ObjectMeta: metav1.ObjectMeta{Name: "typed"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Pipelines(ns).Create(t.Context(), &v1beta1.Pipeline{ObjectMeta: metav1.ObjectMeta{Name: "typed"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const ir = `{"pipelineInfo": {"name": "typed"}, "schemaVersion": "2.1.0",
+  "deploymentSpec": {"executors": {"exec-a": {"container": {"image": "alpine", "command": ["echo"]}}}},
+  "components": {"comp-a": {"executorLabel": "exec-a", "inputDefinitions": {"parameters": {"n": {"parameterType": "NUMBER_INTEGER"}}}}},
+  "root": {"inputDefinitions": {"parameters": {"n": {"parameterType": "NUMBER_INTEGER"},
+      "items": {"parameterType": "LIST", "defaultValue": [1, 2]}}},
+    "dag": {"tasks": {"a": {"taskInfo": {"name": "a"}, "componentRef": {"name": "comp-a"},
+      "inputs": {"parameters": {"n": {"componentInputParameter": "n"}}}}}}}}`
+	v := &v1beta1.PipelineVersion{ObjectMeta: metav1.ObjectMeta{Name: "typed"},
+		Spec: v1beta1.PipelineVersionSpec{PipelineName: "typed", PipelineSpec: runtime.RawExtension{Raw: []byte(ir)}}}
+	if _, err := p.PipelineVersions(ns).Create(t.Context(), v, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		params []v1beta1.RunParameter
+		want   string
+	}{
+		{"integer not a number", []v1beta1.RunParameter{{Name: "n", Value: "seven"}}, "spec.parameters[0].value"},
+		{"list not a list", []v1beta1.RunParameter{{Name: "n", Value: "7"}, {Name: "items", Value: `{"a":1}`}}, "spec.parameters[1].value"},
+		{"required input left out", nil, `pipeline parameter "n" has no default`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := p.Runs(ns).Create(t.Context(), newRun("r", "typed", tc.params...), metav1.CreateOptions{})
+			if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("create run: %v, want 422 with %s", err, tc.want)
+			}
+		})
+	}
+	if _, err := p.Runs(ns).Create(t.Context(), newRun("r", "typed", v1beta1.RunParameter{Name: "n", Value: "7"}), metav1.CreateOptions{}); err != nil {
+		t.Errorf("a well-typed run: %v", err)
+	}
+}
+
 func show(in []shareddata.IRInput) []string {
 	var out []string
 	for _, i := range in {
