@@ -113,6 +113,11 @@ func (s strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorLis
 	if len(errs) > 0 {
 		return errs
 	}
+	if len(v.Spec.Workflow.Raw) == 0 {
+		// A pipeline IR: the workflow its runs get is this server's compilation, which
+		// the executor checks against the policy before creating it.
+		return nil
+	}
 	// Validation parsed it; the policy reads it as Argo will, as generic JSON.
 	wf := map[string]interface{}{}
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(v.Spec.Workflow.Raw, &wf); err != nil {
