@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +47,10 @@ func ResolveBinDir(ctx context.Context, logger klog.Logger, dir string) (string,
 	return dir, nil
 }
 
+// toolModules are the modules under hack/tools whose programs hack/build-controlplane.sh
+// builds into one directory, each with a stamp file holding the checksum of its pins.
+var toolModules = []string{"controlplane", "argo", "kwok"}
+
 // BinariesBuilt says whether hack/build-controlplane.sh would reuse existing binaries, so that
 // callers can warn that the first start will take minutes. It is a hint: the script decides.
 func BinariesBuilt() bool {
@@ -63,22 +69,33 @@ func BinariesBuilt() bool {
 		}
 		cache = filepath.Join(base, "pipelines-apiserver")
 	}
-	sum, err := os.Stat(filepath.Join(root, "hack/tools/controlplane/go.sum"))
-	if err != nil {
-		return false
-	}
 	dirs, _ := filepath.Glob(filepath.Join(cache, "bin", "v*"))
 	for _, d := range dirs {
 		ok := true
-		for _, b := range binaries {
-			st, err := os.Stat(filepath.Join(d, b))
-			ok = ok && err == nil && st.ModTime().After(sum.ModTime())
+		for _, m := range toolModules {
+			want, err := pins(filepath.Join(root, "hack", "tools", m))
+			stamp, _ := os.ReadFile(filepath.Join(d, "."+m+".pins"))
+			ok = ok && err == nil && strings.TrimSpace(string(stamp)) == want
 		}
 		if ok {
 			return true
 		}
 	}
 	return false
+}
+
+// pins is the checksum hack/build-controlplane.sh stamps a module's programs with: SHA-256 of
+// its go.mod followed by its go.sum, in hex.
+func pins(module string) (string, error) {
+	h := sha256.New()
+	for _, f := range []string{"go.mod", "go.sum"} {
+		data, err := os.ReadFile(filepath.Join(module, f))
+		if err != nil {
+			return "", err
+		}
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // repoRoot finds the repository holding hack/build-controlplane.sh: from the working directory
