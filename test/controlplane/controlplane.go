@@ -5,12 +5,18 @@
 // client-certificate users, and helpers to register an APIService that routes to a server
 // listening on 127.0.0.1.
 //
-// There is no controller-manager: namespaces get no default service account
+// A caller may ask for more (Config): kube-controller-manager (default service accounts,
+// service-account tokens, garbage collection by owner reference, namespace deletion,
+// ClusterRole aggregation), kube-scheduler, and a node simulated by kwok, which moves the pods
+// bound to it through Running to Succeeded or Failed without running any container
+// (PodOutcomeAnnotation). StartWorkflowController then runs Argo Workflows' own controller.
+//
+// Without kube-controller-manager, namespaces get no default service account
 // (EnsureServiceAccount), deleted namespaces stay Terminating, and nothing garbage-collects
 // dependents by owner reference. Built-in ClusterRoles (view, edit, admin, ...) exist:
 // kube-apiserver's RBAC post-start hook creates them before /readyz passes. The rules of the
-// aggregated ones (admin, edit, view and any ClusterRole with an aggregationRule) are filled
-// by a small in-process stand-in for the controller-manager's clusterrole-aggregation
+// aggregated ones (admin, edit, view and any ClusterRole with an aggregationRule) are then
+// filled by a small in-process stand-in for the controller-manager's clusterrole-aggregation
 // controller, which runs from Start to Stop.
 package controlplane
 
@@ -30,6 +36,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
@@ -81,6 +88,16 @@ type Config struct {
 	// authorize otherwise).
 	AuthorizationWebhook *AuthorizationWebhook
 
+	// ControllerManager runs kube-controller-manager with the controllers a cluster's workloads
+	// need (see the package comment) in place of the in-process ClusterRole aggregation.
+	ControllerManager bool
+	// Scheduler runs kube-scheduler, which binds pods to nodes.
+	Scheduler bool
+	// SimulatedNode, if not empty, registers a Node of that name and runs kwok, the node and
+	// pod simulator, for it: with Scheduler, pods are bound to it and kwok makes them Running and
+	// then Succeeded or Failed as PodOutcomeAnnotation says.
+	SimulatedNode string
+
 	// StartTimeout bounds how long Start waits for each process to become ready (default 3m;
 	// the first run on a loaded two-core machine takes tens of seconds). Building binaries is
 	// bounded only by ctx.
@@ -112,9 +129,16 @@ type ControlPlane struct {
 	client          kubernetes.Interface
 	dynamic         dynamic.Interface
 
-	// stopBackground ends the in-process controllers (ClusterRole aggregation).
+	// components are the optional processes (kube-controller-manager, kube-scheduler, kwok,
+	// Argo's workflow controller), in the order they started.
+	components []*process
+
+	// backgroundCtx lives until Stop, which calls stopBackground; the in-process stand-ins
+	// (ClusterRole aggregation, Argo's wait container) run in it.
+	backgroundCtx  context.Context
 	stopBackground context.CancelFunc
 	aggregator     *roleAggregator
+	informers      []informers.SharedInformerFactory
 
 	stopOnce sync.Once
 	stopErr  error
@@ -192,12 +216,27 @@ func Start(ctx context.Context, cfg Config) (_ *ControlPlane, err error) {
 	if err := c.rewriteUserKubeconfigs(); err != nil {
 		return nil, err
 	}
-	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c.stopBackground = cancel
-	syncCtx, cancelSync := context.WithTimeout(bgCtx, timeout)
-	defer cancelSync()
-	if c.aggregator, err = startRoleAggregator(syncCtx, bgCtx, c.logger, c.client); err != nil {
-		return nil, fmt.Errorf("aggregating ClusterRoles: %w", err)
+	c.backgroundCtx, c.stopBackground = context.WithCancel(context.WithoutCancel(ctx))
+	if cfg.ControllerManager {
+		if err := c.startControllerManager(ctx, timeout); err != nil {
+			return nil, err
+		}
+	} else {
+		syncCtx, cancelSync := context.WithTimeout(c.backgroundCtx, timeout)
+		defer cancelSync()
+		if c.aggregator, err = startRoleAggregator(syncCtx, c.backgroundCtx, c.logger, c.client); err != nil {
+			return nil, fmt.Errorf("aggregating ClusterRoles: %w", err)
+		}
+	}
+	if cfg.Scheduler {
+		if err := c.startScheduler(ctx, timeout); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.SimulatedNode != "" {
+		if err := c.startKwok(ctx, timeout, cfg.SimulatedNode); err != nil {
+			return nil, err
+		}
 	}
 	c.logger.Info("Control plane ready", "server", c.serverURL, "kubeconfig", c.adminKubeconfig,
 		"dir", c.dir, "elapsed", time.Since(begin).Round(time.Millisecond))
@@ -399,15 +438,22 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// Stop shuts kube-apiserver and then etcd down (SIGTERM, then SIGKILL after a grace period)
-// and releases Dir. It is safe to call more than once.
+// Stop shuts the optional components (the last started first), kube-apiserver and then etcd
+// down (SIGTERM, then SIGKILL after a grace period) and releases Dir. It is safe to call more
+// than once.
 func (c *ControlPlane) Stop() error {
 	c.stopOnce.Do(func() {
 		var errs []error
+		for i := len(c.components) - 1; i >= 0; i-- {
+			errs = append(errs, c.components[i].stop(15*time.Second))
+		}
 		if c.stopBackground != nil {
 			c.stopBackground()
 			if c.aggregator != nil {
 				<-c.aggregator.done
+			}
+			for _, f := range c.informers {
+				f.Shutdown()
 			}
 		}
 		if c.apiserver != nil {
@@ -434,7 +480,7 @@ func (c *ControlPlane) Dir() string { return c.dir }
 // BinDir is the directory holding etcd, kube-apiserver and kubectl.
 func (c *ControlPlane) BinDir() string { return c.binDir }
 
-// LogDir holds etcd.log and kube-apiserver.log.
+// LogDir holds etcd.log, kube-apiserver.log and the logs of the optional components.
 func (c *ControlPlane) LogDir() string { return filepath.Join(c.dir, "logs") }
 
 // ServerURL is kube-apiserver's https://127.0.0.1:<port>.

@@ -28,6 +28,11 @@ type process struct {
 }
 
 func startProcess(logger klog.Logger, name, binary, logFile string, args []string) (*process, error) {
+	return startProcessEnv(logger, name, binary, logFile, args, nil)
+}
+
+// startProcessEnv is startProcess with env added to this process's environment.
+func startProcessEnv(logger klog.Logger, name, binary, logFile string, args, env []string) (*process, error) {
 	log, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s log: %w", name, err)
@@ -42,7 +47,7 @@ func startProcess(logger klog.Logger, name, binary, logFile string, args []strin
 	cmd := exec.Command(binary, args...)
 	cmd.Stdout = log
 	cmd.Stderr = log
-	cmd.Env = append(os.Environ(), "GOTRACEBACK=all")
+	cmd.Env = append(append(os.Environ(), "GOTRACEBACK=all"), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// Pdeathsig is tied to the thread that forked the child; Go keeps its threads alive
 		// unless a goroutine exits while locked to one, which this package never does.

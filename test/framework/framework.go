@@ -49,6 +49,10 @@ const (
 	Group   = "pipelines.kubeflow.org"
 	Version = "v1beta1"
 
+	// SimulatedNode is the node kwok simulates when Config.Execution is set: step pods are
+	// bound to it and run no container.
+	SimulatedNode = "kwok-node"
+
 	// AdminUser is the kubeconfig context of the cluster administrator (group system:masters).
 	AdminUser = "admin"
 
@@ -87,9 +91,14 @@ type Config struct {
 	ServerBinary string
 	// ServerArgs are appended to the server's flags (for example --v=4).
 	ServerArgs []string
-	// CRDs are manifests of CustomResourceDefinitions (for example Argo's Workflow CRD)
-	// created before the server starts, so that its controllers find them at once.
+	// CRDs are manifests of CustomResourceDefinitions (for example Argo's Workflow CRD),
+	// files or directories, created before the server starts, so that its controllers find
+	// them at once.
 	CRDs []string
+	// Execution runs what carries runs out, as in a cluster: kube-controller-manager,
+	// kube-scheduler, the node SimulatedNode whose pods kwok simulates, and Argo Workflows'
+	// workflow-controller (so CRDs must hold all of Argo's CRDs). See docs/execution.md.
+	Execution bool
 	// StartTimeout bounds how long each process may take to become ready (default 3m).
 	// Building binaries is bounded only by ctx.
 	StartTimeout time.Duration
@@ -116,9 +125,12 @@ type Environment struct {
 	logger    klog.Logger
 	root      string
 
-	db     *mariaDB
-	cp     *controlplane.ControlPlane
-	server *apiServer
+	// execution says whether Config.Execution started kube-controller-manager, Argo's
+	// controller and the rest.
+	execution bool
+	db        *mariaDB
+	cp        *controlplane.ControlPlane
+	server    *apiServer
 	// replicas are the servers StartReplica started, in order.
 	replicas []*apiServer
 
@@ -135,7 +147,7 @@ type Environment struct {
 // until Stop or until the calling process dies. A *MissingDependencyError means MariaDB is
 // not installed.
 func Start(ctx context.Context, cfg Config) (_ *Environment, err error) {
-	e := &Environment{dir: cfg.Dir, logger: cfg.Logger, timeout: cfg.StartTimeout}
+	e := &Environment{dir: cfg.Dir, logger: cfg.Logger, timeout: cfg.StartTimeout, execution: cfg.Execution}
 	if e.logger.GetSink() == nil {
 		e.logger = klog.Background()
 	}
@@ -204,14 +216,18 @@ func Start(ctx context.Context, cfg Config) (_ *Environment, err error) {
 	if err != nil {
 		return nil, err
 	}
-	e.cp, err = controlplane.Start(ctx, controlplane.Config{
+	cpConfig := controlplane.Config{
 		Dir: filepath.Join(e.dir, "controlplane"), BinDir: cfg.BinDir,
 		StartTimeout: e.timeout, Logger: e.logger,
 		AuthorizationWebhook: &controlplane.AuthorizationWebhook{
 			URL:             "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(serverPort)) + actionauthz.Path,
 			MatchConditions: actionauthz.MatchConditions,
 		},
-	})
+	}
+	if cfg.Execution {
+		cpConfig.ControllerManager, cpConfig.Scheduler, cpConfig.SimulatedNode = true, true, SimulatedNode
+	}
+	e.cp, err = controlplane.Start(ctx, cpConfig)
 	wg.Wait()
 	if err = errors.Join(err, dbErr, buildErr); err != nil {
 		return nil, err
@@ -223,6 +239,12 @@ func Start(ctx context.Context, cfg Config) (_ *Environment, err error) {
 	}
 	if err := e.createCRDs(ctx, cfg.CRDs); err != nil {
 		return nil, err
+	}
+	if cfg.Execution {
+		if err := e.cp.StartWorkflowController(ctx); err != nil {
+			return nil, err
+		}
+		e.logger.Info("Argo's workflow controller, kube-controller-manager, kube-scheduler and kwok ready", "elapsed", since(begin))
 	}
 	if err := e.startServer(ctx, binary, serverKubeconfig, serverPort, cfg.ServerArgs); err != nil {
 		return nil, err
@@ -664,6 +686,11 @@ func (e *Environment) logFiles() []string {
 	}
 	if e.cp != nil {
 		logs = append(logs, filepath.Join(e.cp.LogDir(), "kube-apiserver.log"))
+		if e.execution {
+			for _, name := range []string{"workflow-controller", "kwok", "kube-scheduler", "kube-controller-manager"} {
+				logs = append(logs, filepath.Join(e.cp.LogDir(), name+".log"))
+			}
+		}
 	}
 	return logs
 }

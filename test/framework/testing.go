@@ -18,6 +18,7 @@
 package framework
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -26,6 +27,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 )
@@ -103,6 +107,17 @@ func (e *Environment) NewNamespace(tb testing.TB, prefix string) string {
 	name := fmt.Sprintf("%s-%s-%08x", prefix, base, h.Sum32())
 	if err := e.cp.EnsureNamespace(tb.Context(), name); err != nil {
 		tb.Fatal(err)
+	}
+	if e.execution {
+		// kube-controller-manager creates it a moment later; pods need it, and Argo's
+		// controller fails a step whose pod it cannot create.
+		err := wait.PollUntilContextTimeout(tb.Context(), 50*time.Millisecond, e.timeout, true, func(ctx context.Context) (bool, error) {
+			_, err := e.cp.Client().CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
+			return err == nil, nil
+		})
+		if err != nil {
+			tb.Fatalf("namespace %s got no default service account: %v", name, err)
+		}
 	}
 	return name
 }
