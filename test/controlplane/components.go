@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -195,6 +196,20 @@ func (c *ControlPlane) startKwok(ctx context.Context, timeout time.Duration, nod
 	})
 	if err != nil {
 		return err
+	}
+	// kube-apiserver taints a new node not-ready; kube-controller-manager's node lifecycle
+	// controller lifts the taint once the node is Ready. That controller does not run here: it
+	// would also evict pods from nodes whose kubelet sends no heartbeats.
+	n, err := c.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	taints := slices.DeleteFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == corev1.TaintNodeNotReady })
+	if len(taints) != len(n.Spec.Taints) {
+		n.Spec.Taints = taints
+		if _, err := c.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("lifting the not-ready taint of node %s: %w", node, err)
+		}
 	}
 	c.logger.V(1).Info("kwok ready", "node", node)
 	return nil
