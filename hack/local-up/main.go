@@ -1,8 +1,10 @@
 // Command local-up is `make run`: it starts MariaDB, etcd, kube-apiserver and
-// pipelines-apiserver on loopback (test/framework), prints how to reach them with kubectl and
-// runs until SIGINT or SIGTERM, then stops everything in order. Its state (database, etcd
-// data, certificates, kubeconfig, logs) lives in --dir, so a second run finds what the first
-// one created.
+// pipelines-apiserver on loopback (test/framework) and, with --execution, what carries runs
+// out: Argo Workflows' workflow controller, kube-controller-manager, kube-scheduler and kwok
+// simulating a node (no container runs; steps succeed). It prints how to reach them with
+// kubectl and runs until SIGINT or SIGTERM, then stops everything in order. Its state
+// (database, etcd data, certificates, kubeconfig, logs) lives in --dir, so a second run finds
+// what the first one created.
 package main
 
 import (
@@ -16,9 +18,16 @@ import (
 	"strings"
 	"syscall"
 	"text/template"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/klog/v2"
 
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	runctl "github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/run"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
 )
 
@@ -86,7 +95,7 @@ pipelines-apiserver is running. In another terminal:
 
     kubectl api-resources --api-group=pipelines.kubeflow.org
     kubectl --context=alice get kfp            # alice edits team-a
-    kubectl --context=alice get runs
+    kubectl --context=alice get runs           # the demo run hello-1{{if .Execution}} reaches Succeeded{{end}}
     kubectl --context=bob get runs -n team-a   # Forbidden: bob edits team-b only
     kubectl explain runs.spec
 
@@ -100,9 +109,10 @@ func main() {
 	klog.InitFlags(nil)
 	dir := flag.String("dir", "", "directory for the database, etcd, certificates, kubeconfig and logs (default $PIPELINES_LOCAL_DIR, else .local in the repository)")
 	var crds stringList
-	flag.Var(&crds, "crd", "a CustomResourceDefinition manifest to create before the server starts, such as Argo's Workflow CRD, so that runs execute (repeatable)")
+	flag.Var(&crds, "crd", "a CustomResourceDefinition manifest or directory of them to create before the server starts, such as Argo's CRDs, so that runs execute (repeatable)")
+	execution := flag.Bool("execution", false, "run Argo's workflow controller, kube-controller-manager, kube-scheduler and kwok, so that runs run (needs all of Argo's CRDs in --crd)")
 	flag.Parse()
-	if err := run(*dir, crds); err != nil {
+	if err := run(*dir, crds, *execution); err != nil {
 		fmt.Fprintf(os.Stderr, "make run: %v\n", err)
 		os.Exit(1)
 	}
@@ -114,7 +124,7 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
-func run(dir string, crds []string) error {
+func run(dir string, crds []string, execution bool) error {
 	if dir == "" {
 		dir = os.Getenv("PIPELINES_LOCAL_DIR")
 	}
@@ -124,7 +134,7 @@ func run(dir string, crds []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	env, err := framework.Start(ctx, framework.Config{Dir: dir, CRDs: crds})
+	env, err := framework.Start(ctx, framework.Config{Dir: dir, CRDs: crds, Execution: execution})
 	if err != nil {
 		if ctx.Err() != nil {
 			return errors.New("interrupted while starting")
@@ -143,14 +153,18 @@ func run(dir string, crds []string) error {
 		// The environment works without the demo objects.
 		klog.ErrorS(err, "Creating the demo objects")
 	}
-	err = banner.Execute(os.Stdout, map[string]string{
+	err = banner.Execute(os.Stdout, map[string]any{
 		"Kubeconfig": env.Kubeconfig(),
 		"BinDir":     filepath.Dir(env.KubectlPath()),
 		"ServerLog":  env.ServerLog(),
 		"Dir":        env.Dir(),
+		"Execution":  execution,
 	})
 	if err != nil {
 		return err
+	}
+	if execution {
+		go reportDemoRun(ctx, env)
 	}
 	exited, exitErr := env.ServerExited()
 	select {
@@ -182,4 +196,30 @@ func seed(ctx context.Context, env *framework.Environment) error {
 		}
 	}
 	return os.WriteFile(marker, nil, 0o600)
+}
+
+// reportDemoRun logs the phase the demo run reaches, so that the terminal shows that runs run.
+func reportDemoRun(ctx context.Context, env *framework.Environment) {
+	cfg, err := env.RESTConfig("alice")
+	if err != nil {
+		klog.ErrorS(err, "Following the demo run")
+		return
+	}
+	c, err := versioned.NewForConfig(cfg)
+	if err != nil {
+		klog.ErrorS(err, "Following the demo run")
+		return
+	}
+	var last v1beta1.RunPhase
+	_ = wait.PollUntilContextTimeout(ctx, time.Second, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		r, err := c.PipelinesV1beta1().Runs("team-a").Get(ctx, "hello-1", metav1.GetOptions{})
+		if err != nil {
+			return apierrors.IsNotFound(err), nil
+		}
+		if r.Status.Phase != last {
+			last = r.Status.Phase
+			klog.InfoS("Demo run", "run", "team-a/hello-1", "phase", last, "message", r.Status.Message)
+		}
+		return runctl.Finished(last), nil
+	})
 }

@@ -23,15 +23,15 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
-	"github.com/pipelines-apiserver/pipelines-apiserver/test/argodriver"
 )
 
 // TestRunLogs: alice reads a step's log lines through runs/log, from the pod the
 // workflow's step ran in, as kube-apiserver serves them from the pod's kubelet (here a
-// stand-in that serves logs the test wrote); bob may not.
+// stand-in on kwok's node that serves logs the test wrote); bob may not.
 func TestRunLogs(t *testing.T) {
 	setup(t)
 	// alice's own namespace, so names of their own for each run of the test.
@@ -39,29 +39,21 @@ func TestRunLogs(t *testing.T) {
 	name := fmt.Sprintf("logs-%x", time.Now().UnixNano()&0xffffffff)
 	alice := clientFor(t, "alice")
 	fixture(t, alice, ns, name, twoSteps)
-	if _, err := alice.PipelinesV1beta1().Runs(ns).Create(t.Context(), newRun(name, name), metav1.CreateOptions{}); err != nil {
+	// Step say ends, step again runs until the test ends it.
+	run := newRun(name, name, v1beta1.RunParameter{Name: "again-outcome", Value: "Running"})
+	if _, err := alice.PipelinesV1beta1().Runs(ns).Create(t.Context(), run, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	wf, err := argo.Wait(t.Context(), ns, name, defaultWait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := argo.Run(t.Context(), ns, name); err != nil {
-		t.Fatal(err)
-	}
+	againPod := waitStepPod(t, ns, name, "again", corev1.PodRunning, "")
 	waitRun(t, alice, ns, name, "Running", inPhase(v1beta1.RunPhaseRunning))
-	pods, err := env.ControlPlane().Client().CoreV1().Pods(ns).List(t.Context(),
-		metav1.ListOptions{LabelSelector: argodriver.WorkflowLabel + "=" + wf.GetName()})
-	if err != nil {
-		t.Fatal(err)
+	sayPods := stepPods(t, ns, name, "say")
+	if len(sayPods) != 1 {
+		t.Fatalf("%d pods for step say", len(sayPods))
 	}
-	if len(pods.Items) != 2 {
-		t.Fatalf("%d pods for the workflow's two steps", len(pods.Items))
+	for step, pod := range map[string]string{"say": sayPods[0].Name, "again": againPod.Name} {
+		node.Append(ns, pod, mainContainer, step+" line 1", step+" line 2", step+" line 3")
 	}
-	for _, p := range pods.Items {
-		step := strings.TrimPrefix(p.Annotations[argodriver.NodeNameAnnotation], wf.GetName()+".")
-		node.Append(ns, p.Name, argodriver.MainContainer, step+" line 1", step+" line 2", step+" line 3")
-	}
+	node.Exit(ns, sayPods[0].Name, mainContainer)
 
 	path := "/apis/pipelines.kubeflow.org/v1beta1/namespaces/" + ns + "/runs/" + name + "/log"
 	out, stderr, err := env.Kubectl(t.Context(), "alice", "get", "--raw", path+"?step=say")
@@ -92,7 +84,7 @@ func TestRunLogs(t *testing.T) {
 
 	// follow=true streams lines as the step writes them, until its container exits.
 	stream, err := alice.PipelinesV1beta1().RESTClient().Get().Namespace(ns).Resource("runs").Name(name).
-		SubResource("log").Param("step", "say").Param("follow", "true").Stream(t.Context())
+		SubResource("log").Param("step", "again").Param("follow", "true").Stream(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,21 +95,17 @@ func TestRunLogs(t *testing.T) {
 			t.Fatalf("follow: stream ended after %d lines: %v", i-1, lines.Err())
 		}
 	}
-	var sayPod string
-	for _, p := range pods.Items {
-		if strings.HasSuffix(p.Annotations[argodriver.NodeNameAnnotation], ".say") {
-			sayPod = p.Name
-		}
-	}
 	// A follow is a long-running request: it outlives the server's --request-timeout
 	// (set short in TestMain) for as long as the step runs.
 	time.Sleep(requestTimeout + 2*time.Second)
-	node.Append(ns, sayPod, argodriver.MainContainer, "say line 4")
-	if !lines.Scan() || lines.Text() != "say line 4" {
+	node.Append(ns, againPod.Name, mainContainer, "again line 4")
+	if !lines.Scan() || lines.Text() != "again line 4" {
 		t.Errorf("follow: %q (%v), want the line written after the request", lines.Text(), lines.Err())
 	}
-	node.Exit(ns, sayPod, argodriver.MainContainer)
+	node.Exit(ns, againPod.Name, mainContainer)
 	if lines.Scan() {
 		t.Errorf("follow: a line %q after the container exited", lines.Text())
 	}
+	endPod(t, againPod, "Succeeded")
+	waitRun(t, alice, ns, name, "Succeeded", inPhase(v1beta1.RunPhaseSucceeded))
 }

@@ -15,8 +15,11 @@ limitations under the License.
 */
 
 // Package execution tests the run executor and the job scheduler end to end: the
-// server with its controllers, kube-apiserver with Argo's full Workflow CRD, and
-// argodriver playing Argo's workflow controller (no Argo controller runs here).
+// server with its controllers, kube-apiserver with Argo's full Workflow CRD and its other
+// CRDs, Argo Workflows' own workflow controller, kube-controller-manager, kube-scheduler and
+// kwok simulating the node the step pods run on (no container runs; a pod's annotation
+// controlplane.PodOutcomeAnnotation says how it ends). A stand-in kubelet serves the logs of
+// the simulated node's pods.
 package execution
 
 import (
@@ -32,13 +35,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/klog/v2"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
-	"github.com/pipelines-apiserver/pipelines-apiserver/test/argodriver"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/controlplane"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/kubelet"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/shareddata"
@@ -71,24 +75,36 @@ const (
 	sweepInterval = 2 * time.Second
 )
 
+// Argo's names, as its controller writes them.
+const (
+	workflowLabel      = "workflows.argoproj.io/workflow"
+	nodeNameAnnotation = "workflows.argoproj.io/node-name"
+	mainContainer      = "main"
+)
+
+var workflowsResource = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "workflows"}
+
 var (
 	env    *framework.Environment
 	envErr error
-	argo   *argodriver.Driver
-	node   *kubelet.Kubelet
+	// dyn is an admin's dynamic client, for workflows.
+	dyn  dynamic.Interface
+	node *kubelet.Kubelet
 )
 
 func TestMain(m *testing.M) {
 	flag.Parse()
 	crd := filepath.Join(shared, "argo", "workflows-crd-full.yaml")
+	others := filepath.Join(shared, "argo", "other-crds")
+	_, othersErr := os.Stat(others)
 	switch _, statErr := os.Stat(crd); {
 	case testing.Short():
 		envErr = errors.New("-short: the execution tests start MariaDB, etcd, kube-apiserver and the server")
-	case statErr != nil:
-		envErr = &framework.MissingDependencyError{Msg: fmt.Sprintf("Argo's full Workflow CRD: %v", statErr),
+	case statErr != nil || othersErr != nil:
+		envErr = &framework.MissingDependencyError{Msg: fmt.Sprintf("Argo's CRDs: %v", errors.Join(statErr, othersErr)),
 			Fix: "the shared test data must sit beside the repository, as in CI"}
 	default:
-		envErr = start(crd)
+		envErr = start(crd, others)
 	}
 	code := m.Run()
 	if node != nil {
@@ -103,12 +119,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func start(crd string) error {
+func start(crds ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	var err error
 	env, err = framework.Start(ctx, framework.Config{
-		CRDs: []string{crd},
+		CRDs:      crds,
+		Execution: true,
 		ServerArgs: []string{
 			"--leader-elect-lease-duration=" + leaseDuration.String(),
 			"--leader-elect-renew-deadline=" + renewDeadline.String(),
@@ -120,13 +137,12 @@ func start(crd string) error {
 	if err != nil {
 		return err
 	}
-	admin := env.ControlPlane().AdminRESTConfig()
-	argo = &argodriver.Driver{Dynamic: dynamic.NewForConfigOrDie(admin), Kube: env.ControlPlane().Client()}
-	if node, err = kubelet.Start(ctx, env.ControlPlane().Client(), "stand-in-kubelet"); err != nil {
+	dyn = dynamic.NewForConfigOrDie(env.ControlPlane().AdminRESTConfig())
+	// kwok simulates the node's pods; the stand-in serves their logs.
+	if node, err = kubelet.Start(ctx, env.ControlPlane().Client(), framework.SimulatedNode); err != nil {
 		return err
 	}
-	argo.Node = node.Node
-	klog.InfoS("Execution tests ready", "kubelet", node.Node)
+	klog.InfoS("Execution tests ready", "node", node.Node)
 	return nil
 }
 
@@ -149,22 +165,44 @@ func newNamespace(t *testing.T) string {
 }
 
 // twoSteps is a pipeline as the KFP v1 SDK compiles one: a DAG of two tasks and a
-// parameter with a default.
+// parameter with a default. Its parameters say-outcome and again-outcome say how each
+// step's pod ends (controlplane.PodOutcomeAnnotation, which Argo copies from the
+// template's metadata): Succeeded by default, Failed, or Running until the test changes it.
 const twoSteps = `{
   "apiVersion": "argoproj.io/v1alpha1",
   "kind": "Workflow",
   "metadata": {"generateName": "two-steps-"},
   "spec": {
     "entrypoint": "two-steps",
-    "arguments": {"parameters": [{"name": "message", "value": "hello"}]},
+    "arguments": {"parameters": [
+      {"name": "message", "value": "hello"},
+      {"name": "say-outcome", "value": "Succeeded"},
+      {"name": "again-outcome", "value": "Succeeded"}
+    ]},
     "templates": [
       {"name": "two-steps", "dag": {"tasks": [
-        {"name": "say", "template": "echo", "arguments": {"parameters": [{"name": "message", "value": "{{workflow.parameters.message}}"}]}},
-        {"name": "again", "template": "echo", "dependencies": ["say"], "arguments": {"parameters": [{"name": "message", "value": "again"}]}}
+        {"name": "say", "template": "echo", "arguments": {"parameters": [
+          {"name": "message", "value": "{{workflow.parameters.message}}"},
+          {"name": "outcome", "value": "{{workflow.parameters.say-outcome}}"}]}},
+        {"name": "again", "template": "echo", "dependencies": ["say"], "arguments": {"parameters": [
+          {"name": "message", "value": "again"},
+          {"name": "outcome", "value": "{{workflow.parameters.again-outcome}}"}]}}
       ]}},
-      {"name": "echo", "inputs": {"parameters": [{"name": "message"}]},
+      {"name": "echo", "inputs": {"parameters": [{"name": "message"}, {"name": "outcome"}]},
+       "metadata": {"annotations": {"` + controlplane.PodOutcomeAnnotation + `": "{{inputs.parameters.outcome}}"}},
        "container": {"image": "busybox", "command": ["echo", "{{inputs.parameters.message}}"]}}
     ]
+  }
+}`
+
+// oneStep is a pipeline of one step that succeeds, for tests of many runs.
+const oneStep = `{
+  "apiVersion": "argoproj.io/v1alpha1",
+  "kind": "Workflow",
+  "metadata": {"generateName": "one-step-"},
+  "spec": {
+    "entrypoint": "echo",
+    "templates": [{"name": "echo", "container": {"image": "busybox", "command": ["echo", "hello"]}}]
   }
 }`
 

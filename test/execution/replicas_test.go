@@ -30,7 +30,6 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
-	"github.com/pipelines-apiserver/pipelines-apiserver/test/argodriver"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
 )
 
@@ -165,7 +164,7 @@ func TestTwoReplicas(t *testing.T) {
 	t.Logf("after the leader was killed the other replica led within %v (lease duration %v)", took.Round(time.Millisecond), leaseDuration)
 	runOnce(t, c, ns, "first-leads-again")
 
-	all, err := argo.Dynamic.Resource(argodriver.Workflows).Namespace(ns).List(t.Context(), metav1.ListOptions{})
+	all, err := dyn.Resource(workflowsResource).Namespace(ns).List(t.Context(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
