@@ -17,7 +17,6 @@ limitations under the License.
 package execution
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -66,9 +65,6 @@ func TestJobRunsAsItsAuthor(t *testing.T) {
 		t.Fatal(err)
 	}
 	bind(shared, "bob-reads-pipelines", "Role", "read-pipelines")
-	runsCtx, stopRuns := context.WithCancel(ctx)
-	defer stopRuns()
-	go finishRuns(runsCtx, t, mine, 0)
 
 	j := newJob("j", "p", 1, 10, true)
 	j.Spec.PipelineRef.Namespace = shared

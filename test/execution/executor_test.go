@@ -197,6 +197,18 @@ func recordPhases(t *testing.T, c versioned.Interface, ns, name string) func() [
 	}
 }
 
+// waitWorkflow returns the workflow once it exists.
+func waitWorkflow(t *testing.T, ns, name string) *unstructured.Unstructured {
+	t.Helper()
+	var wf *unstructured.Unstructured
+	eventually(t, func() error {
+		var err error
+		wf, err = dyn.Resource(workflowsResource).Namespace(ns).Get(t.Context(), name, metav1.GetOptions{})
+		return err
+	})
+	return wf
+}
+
 // stepPods returns the pods of a workflow's step (Argo's node "<workflow>.<task>") that
 // are not being deleted.
 func stepPods(t *testing.T, ns, wf, task string) []corev1.Pod {

@@ -25,7 +25,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
-	"github.com/pipelines-apiserver/pipelines-apiserver/test/argodriver"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
 )
 
@@ -33,13 +32,11 @@ import (
 // deleted and re-created under the same name, a retry that needs a new workflow does
 // not run the new version: the run ends in Error saying why.
 func TestRecreatedVersionIsNotRun(t *testing.T) {
-	c, ns := runningRun(t)
-	if err := argo.Finish(t.Context(), ns, "r", "Failed", "a step failed"); err != nil {
-		t.Fatal(err)
-	}
+	c, ns, again := runningRun(t, "again")
+	endPod(t, again, "Failed")
 	waitRun(t, c, ns, "r", "Failed", inPhase(v1beta1.RunPhaseFailed))
 	// Without its workflow, the retry must build a new one from the pinned version.
-	if err := argo.Dynamic.Resource(argodriver.Workflows).Namespace(ns).Delete(t.Context(), "r", metav1.DeleteOptions{}); err != nil {
+	if err := dyn.Resource(workflowsResource).Namespace(ns).Delete(t.Context(), "r", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	versions := c.PipelinesV1beta1().PipelineVersions(ns)
@@ -91,10 +88,7 @@ func TestEveryPodRunsAsTheRunsAccount(t *testing.T) {
 		}
 	}
 	for run, want := range map[string]string{"default": "pipeline-runner", "named": "team-runner"} {
-		wf, err := argo.Wait(t.Context(), ns, run, defaultWait)
-		if err != nil {
-			t.Fatal(err)
-		}
+		wf := waitWorkflow(t, ns, run)
 		js, err := json.Marshal(wf.Object["spec"])
 		if err != nil {
 			t.Fatal(err)

@@ -31,6 +31,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/cmd/options"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 )
 
@@ -117,6 +118,11 @@ func (e *Environment) NewNamespace(tb testing.TB, prefix string) string {
 		})
 		if err != nil {
 			tb.Fatalf("namespace %s got no default service account: %v", name, err)
+		}
+		// Runs that name no account run as the server's default runner, as in the teams'
+		// namespaces.
+		if err := e.cp.EnsureServiceAccount(tb.Context(), name, options.DefaultRunServiceAccount); err != nil {
+			tb.Fatal(err)
 		}
 	}
 	return name
