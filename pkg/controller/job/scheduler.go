@@ -56,11 +56,13 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/validation"
 	runexecutor "github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/run"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/worker"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 	pipelinesinformers "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/informers/externalversions/pipelines/v1beta1"
 	pipelineslisters "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/listers/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/schedule"
 )
 
 const (
@@ -176,7 +178,7 @@ func (s *Scheduler) Run(ctx context.Context, workers int) {
 		return
 	}
 	logger.Info("Scheduling jobs", "workers", workers)
-	worker.Run(ctx, s.queue, workers, s.clock, s.sync, reconcileDuration, "job")
+	worker.Run(ctx, s.queue, workers, s.clock, s.sync, s.panicked, reconcileDuration, "job")
 	logger.Info("Stopped scheduling jobs")
 }
 
@@ -193,13 +195,17 @@ func (s *Scheduler) sync(ctx context.Context, key cache.ObjectName) error {
 	if err != nil {
 		return err
 	}
+	if errs := validation.ValidateStoredJob(job); len(errs) > 0 {
+		// Stored by an older version or straight into the database: skipped until changed.
+		return s.recordNotSynced(ctx, job, pipelines.ReasonInvalidSpec, errs.ToAggregate().Error())
+	}
 	now := s.clock.Now()
 	st := job.Status.DeepCopy()
 	active, latest, err := s.activeRuns(key, job, now)
 	if err != nil {
 		return err
 	}
-	sched, err := newSchedule(job.Spec.Schedule, job.CreationTimestamp.Time)
+	sched, err := schedule.New(scheduleSpec(&job.Spec.Schedule), job.CreationTimestamp.Time)
 	if err != nil {
 		st.Active = active
 		st.NextScheduleTime = nil
@@ -217,7 +223,7 @@ func (s *Scheduler) sync(ctx context.Context, key cache.ObjectName) error {
 	var createErr error
 	if enabled {
 		limit := int(max(job.Spec.MaxConcurrency, 1)) - len(active)
-		for _, t := range sched.due(last, now, limit, job.Spec.NoCatchup) {
+		for _, t := range sched.Due(last, now, limit, job.Spec.NoCatchup) {
 			name, err := s.createRun(ctx, key, job, t)
 			if apierrors.IsForbidden(err) {
 				// Retrying cannot help: only a new spec, set by someone allowed, can.
@@ -248,7 +254,7 @@ func (s *Scheduler) sync(ctx context.Context, key cache.ObjectName) error {
 	st.NextScheduleTime = nil
 	var next time.Time
 	if enabled {
-		next = sched.upcoming(last, now, job.Spec.NoCatchup)
+		next = sched.Upcoming(last, now, job.Spec.NoCatchup)
 	}
 	if !next.IsZero() {
 		st.NextScheduleTime = &metav1.Time{Time: next}
@@ -265,6 +271,10 @@ func (s *Scheduler) sync(ctx context.Context, key cache.ObjectName) error {
 		s.queue.AddAfter(key, next.Sub(now))
 	}
 	return nil
+}
+
+func scheduleSpec(s *v1beta1.Schedule) schedule.Spec {
+	return schedule.Spec{Cron: s.Cron, IntervalSeconds: s.IntervalSeconds, StartTime: s.StartTime, EndTime: s.EndTime}
 }
 
 // activeRuns are the names of the job's runs that have not finished, including the
@@ -381,8 +391,36 @@ func (s *Scheduler) setAuthorized(job *v1beta1.Job, st *v1beta1.JobStatus, statu
 	})
 }
 
-// updateStatus writes st as the job's status unless it is what the job has.
+// panicked records on a job that the scheduler panicked on it.
+func (s *Scheduler) panicked(ctx context.Context, key cache.ObjectName, err error) error {
+	job, gerr := s.jobs.Jobs(key.Namespace).Get(key.Name)
+	if apierrors.IsNotFound(gerr) {
+		return nil
+	}
+	if gerr != nil {
+		return gerr
+	}
+	return s.recordNotSynced(ctx, job, pipelines.ReasonInternalError,
+		"the job scheduler failed on this job ("+err.Error()+"); the server's log has the details")
+}
+
+// recordNotSynced sets the job's Synced condition False for reason, and no next
+// schedule time: the scheduler does not act on it.
+func (s *Scheduler) recordNotSynced(ctx context.Context, job *v1beta1.Job, reason, msg string) error {
+	st := job.Status.DeepCopy()
+	st.NextScheduleTime = nil
+	worker.SetNotSynced(&st.Conditions, job.Generation, s.clock.Now(), reason, msg)
+	return s.write(ctx, job, st)
+}
+
+// updateStatus writes st as the job's status unless it is what the job has. The
+// scheduler acted on the job: a Synced condition saying otherwise goes.
 func (s *Scheduler) updateStatus(ctx context.Context, job *v1beta1.Job, st *v1beta1.JobStatus) error {
+	meta.RemoveStatusCondition(&st.Conditions, pipelines.ConditionSynced)
+	return s.write(ctx, job, st)
+}
+
+func (s *Scheduler) write(ctx context.Context, job *v1beta1.Job, st *v1beta1.JobStatus) error {
 	if apiequality.Semantic.DeepEqual(&job.Status, st) {
 		return nil
 	}

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,7 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/worker"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned/fake"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/informers/externalversions"
@@ -71,6 +73,8 @@ func (h *harness) clientFor(a *v1beta1.Author) (versioned.Interface, error) {
 	})
 	return c, nil
 }
+
+var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
 func newJob(spec v1beta1.JobSpec) *v1beta1.Job {
 	if spec.MaxConcurrency == 0 {
@@ -268,6 +272,47 @@ func TestSchedulerCreatesRunsOnSchedule(t *testing.T) {
 	}
 	if c := meta.FindStatusCondition(h.job().Status.Conditions, ConditionScheduled); c == nil || c.Status != metav1.ConditionTrue {
 		t.Errorf("conditions %+v", h.job().Status.Conditions)
+	}
+}
+
+// TestSchedulerSkipsInvalidStoredJob: a job whose stored spec fails validation (here
+// the cron that panicked robfig/cron in issue 13, as if written straight into the
+// database) creates no runs and gets Synced False, InvalidSpec, naming the field.
+// Once fixed, the job runs and the condition goes.
+func TestSchedulerSkipsInvalidStoredJob(t *testing.T) {
+	h := newHarness(t, newJob(v1beta1.JobSpec{Schedule: v1beta1.Schedule{Cron: "CRON_TZ=UTC\t0\t*\t*\t*\t*"}}))
+	h.at(time.Hour)
+	h.sync()
+	h.expectRuns()
+	c := meta.FindStatusCondition(h.job().Status.Conditions, pipelines.ConditionSynced)
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != pipelines.ReasonInvalidSpec || !strings.Contains(c.Message, "spec.schedule.cron") {
+		t.Fatalf("Synced condition %+v, want False, InvalidSpec, naming spec.schedule.cron", c)
+	}
+	if h.job().Status.NextScheduleTime != nil {
+		t.Errorf("nextScheduleTime %v for a job that cannot run", h.job().Status.NextScheduleTime)
+	}
+
+	job := h.job()
+	job.Spec.Schedule = v1beta1.Schedule{IntervalSeconds: 600}
+	if _, err := h.client.PipelinesV1beta1().Jobs("team-a").Update(h.ctx, job, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	h.expectRuns(10 * time.Minute)
+	if c := meta.FindStatusCondition(h.job().Status.Conditions, pipelines.ConditionSynced); c != nil {
+		t.Errorf("Synced condition %+v left on a job that runs", c)
+	}
+}
+
+// TestSchedulerRecordsPanic: the hook the worker calls after a panic marks the job.
+func TestSchedulerRecordsPanic(t *testing.T) {
+	h := newHarness(t, newJob(v1beta1.JobSpec{Schedule: v1beta1.Schedule{IntervalSeconds: 10}}))
+	if err := h.s.panicked(h.ctx, h.key, &worker.PanicError{Value: "boom"}); err != nil {
+		t.Fatal(err)
+	}
+	c := meta.FindStatusCondition(h.job().Status.Conditions, pipelines.ConditionSynced)
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != pipelines.ReasonInternalError || !strings.Contains(c.Message, "boom") {
+		t.Fatalf("Synced condition %+v, want False, InternalError, with the panic", c)
 	}
 }
 

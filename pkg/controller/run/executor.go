@@ -67,7 +67,9 @@ import (
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/validation"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/compiler"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/worker"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
@@ -200,7 +202,7 @@ func (e *Executor) Run(ctx context.Context, workers int) {
 	}
 
 	logger.Info("Executing runs", "workers", workers)
-	worker.Run(ctx, e.queue, workers, e.clock, e.sync, reconcileDuration, "run")
+	worker.Run(ctx, e.queue, workers, e.clock, e.sync, e.panicked, reconcileDuration, "run")
 	logger.Info("Stopped executing runs")
 }
 
@@ -235,6 +237,10 @@ func (e *Executor) sync(ctx context.Context, key cache.ObjectName) error {
 	}
 	if err != nil {
 		return err
+	}
+	if errs := validation.ValidateStoredRun(run); len(errs) > 0 {
+		// Stored by an older version or straight into the database: skipped until changed.
+		return e.recordNotSynced(ctx, run, pipelines.ReasonInvalidSpec, errs.ToAggregate().Error())
 	}
 	terminating := meta.IsStatusConditionTrue(run.Status.Conditions, runregistry.ConditionTerminating)
 	switch {
@@ -531,8 +537,34 @@ func (e *Executor) shutdown(ctx context.Context, wf *unstructured.Unstructured) 
 	return nil
 }
 
-// updateStatus writes st as the run's status unless it is what the run has.
+// panicked records on a run that the executor panicked on it.
+func (e *Executor) panicked(ctx context.Context, key cache.ObjectName, err error) error {
+	run, gerr := e.runs.Runs(key.Namespace).Get(key.Name)
+	if apierrors.IsNotFound(gerr) {
+		return nil
+	}
+	if gerr != nil {
+		return gerr
+	}
+	return e.recordNotSynced(ctx, run, pipelines.ReasonInternalError,
+		"the run executor failed on this run ("+err.Error()+"); the server's log has the details")
+}
+
+// recordNotSynced sets the run's Synced condition False for reason.
+func (e *Executor) recordNotSynced(ctx context.Context, run *v1beta1.Run, reason, msg string) error {
+	st := run.Status.DeepCopy()
+	worker.SetNotSynced(&st.Conditions, run.Generation, e.clock.Now(), reason, msg)
+	return e.write(ctx, run, st)
+}
+
+// updateStatus writes st as the run's status unless it is what the run has. The
+// executor acted on the run: a Synced condition saying otherwise goes.
 func (e *Executor) updateStatus(ctx context.Context, run *v1beta1.Run, st *v1beta1.RunStatus) error {
+	meta.RemoveStatusCondition(&st.Conditions, pipelines.ConditionSynced)
+	return e.write(ctx, run, st)
+}
+
+func (e *Executor) write(ctx context.Context, run *v1beta1.Run, st *v1beta1.RunStatus) error {
 	if apiequality.Semantic.DeepEqual(&run.Status, st) {
 		return nil
 	}

@@ -21,7 +21,6 @@ package validation
 import (
 	"bytes"
 	"net/url"
-	"strings"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -34,6 +33,7 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/pipelinespec"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/schedule"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
 )
 
@@ -181,7 +181,7 @@ func ValidateRun(r *pipelines.Run) field.ErrorList {
 	errs = append(errs, validatePipelineRef(&r.Spec.PipelineRef, spec.Child("pipelineRef"))...)
 	errs = append(errs, validateRunParameters(r.Spec.Parameters, spec.Child("parameters"))...)
 	errs = append(errs, validateServiceAccount(r.Spec.ServiceAccountName, spec.Child("serviceAccountName"))...)
-	return append(errs, validateRunStatus(&r.Status)...)
+	return append(errs, validateRunStatus(&r.Status, nil)...)
 }
 
 // ValidateRunUpdate checks a run on update: its spec is immutable.
@@ -197,16 +197,21 @@ func ValidateRunUpdate(r, old *pipelines.Run) field.ErrorList {
 	status := field.NewPath("status")
 	errs = append(errs, apimachineryvalidation.ValidateImmutableField(r.Status.PipelineVersion, old.Status.PipelineVersion, status.Child("pipelineVersion"))...)
 	errs = append(errs, apimachineryvalidation.ValidateImmutableField(r.Status.PipelineVersionUID, old.Status.PipelineVersionUID, status.Child("pipelineVersionUID"))...)
-	return append(errs, validateRunStatus(&r.Status)...)
+	return append(errs, validateRunStatus(&r.Status, &old.Status)...)
 }
 
-func validateRunStatus(s *pipelines.RunStatus) field.ErrorList {
+// validateRunStatus checks a run's status; old is the stored one on update. A phase or
+// storage state unchanged since it was stored is not checked again (see
+// validateJobSpecAndStatus), so that the executor can say why it skips such a run.
+func validateRunStatus(s, old *pipelines.RunStatus) field.ErrorList {
 	status := field.NewPath("status")
 	var errs field.ErrorList
-	if s.Phase != "" && !runPhases.Has(s.Phase) {
+	if s.Phase != "" && !runPhases.Has(s.Phase) && (old == nil || s.Phase != old.Phase) {
 		errs = append(errs, field.NotSupported(status.Child("phase"), s.Phase, sets.List(runPhases)))
 	}
-	errs = append(errs, validateStorageState(s.StorageState, status.Child("storageState"))...)
+	if old == nil || s.StorageState != old.StorageState {
+		errs = append(errs, validateStorageState(s.StorageState, status.Child("storageState"))...)
+	}
 	if s.PipelineVersion != "" {
 		errs = append(errs, validateName(s.PipelineVersion, status.Child("pipelineVersion"))...)
 	}
@@ -220,7 +225,7 @@ func validateRunStatus(s *pipelines.RunStatus) field.ErrorList {
 // ValidateJob checks a job on create.
 func ValidateJob(j *pipelines.Job) field.ErrorList {
 	errs := validateMeta(&j.ObjectMeta, jobName)
-	return append(errs, validateJobSpecAndStatus(j)...)
+	return append(errs, validateJobSpecAndStatus(j, nil)...)
 }
 
 // ValidateJobUpdate checks a job on update. A job's spec may change, the next runs use
@@ -229,27 +234,39 @@ func ValidateJobUpdate(j, old *pipelines.Job) field.ErrorList {
 	errs := apimachineryvalidation.ValidateObjectMetaUpdate(&j.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
 	errs = append(errs, apimachineryvalidation.ValidateImmutableField(j.Spec.ExperimentName, old.Spec.ExperimentName,
 		field.NewPath("spec", "experimentName"))...)
-	return append(errs, validateJobSpecAndStatus(j)...)
+	return append(errs, validateJobSpecAndStatus(j, old)...)
 }
 
-func validateJobSpecAndStatus(j *pipelines.Job) field.ErrorList {
-	spec := field.NewPath("spec")
-	errs := validateRequiredName(j.Spec.ExperimentName, spec.Child("experimentName"))
-	errs = append(errs, validatePipelineRef(&j.Spec.PipelineRef, spec.Child("pipelineRef"))...)
-	errs = append(errs, validateRunParameters(j.Spec.Parameters, spec.Child("parameters"))...)
-	errs = append(errs, validateServiceAccount(j.Spec.ServiceAccountName, spec.Child("serviceAccountName"))...)
-	errs = append(errs, validateSchedule(&j.Spec.Schedule, spec.Child("schedule"))...)
-	if j.Spec.MaxConcurrency < 1 || j.Spec.MaxConcurrency > maxConcurrency {
-		errs = append(errs, field.Invalid(spec.Child("maxConcurrency"), j.Spec.MaxConcurrency, "must be between 1 and 10"))
-	}
-	if j.Spec.Enabled == nil {
-		errs = append(errs, field.Required(spec.Child("enabled"), ""))
+// validateJobSpecAndStatus checks a job; old is the stored one on update. A spec
+// unchanged since it was stored is not checked again, as Kubernetes ratchets
+// validation: one stored under older rules, or straight into the database, must not
+// block the scheduler's status update that says why it cannot run.
+func validateJobSpecAndStatus(j, old *pipelines.Job) field.ErrorList {
+	var errs field.ErrorList
+	if old == nil || !apiequality.Semantic.DeepEqual(j.Spec, old.Spec) {
+		errs = validateJobSpec(&j.Spec)
 	}
 	status := field.NewPath("status")
 	for i, name := range j.Status.Active {
 		errs = append(errs, validateName(name, status.Child("active").Index(i))...)
 	}
 	return append(errs, metav1validation.ValidateConditions(j.Status.Conditions, status.Child("conditions"))...)
+}
+
+func validateJobSpec(j *pipelines.JobSpec) field.ErrorList {
+	spec := field.NewPath("spec")
+	errs := validateRequiredName(j.ExperimentName, spec.Child("experimentName"))
+	errs = append(errs, validatePipelineRef(&j.PipelineRef, spec.Child("pipelineRef"))...)
+	errs = append(errs, validateRunParameters(j.Parameters, spec.Child("parameters"))...)
+	errs = append(errs, validateServiceAccount(j.ServiceAccountName, spec.Child("serviceAccountName"))...)
+	errs = append(errs, validateSchedule(&j.Schedule, spec.Child("schedule"))...)
+	if j.MaxConcurrency < 1 || j.MaxConcurrency > maxConcurrency {
+		errs = append(errs, field.Invalid(spec.Child("maxConcurrency"), j.MaxConcurrency, "must be between 1 and 10"))
+	}
+	if j.Enabled == nil {
+		errs = append(errs, field.Required(spec.Child("enabled"), ""))
+	}
+	return errs
 }
 
 // immutable is ValidateImmutableField for a structured value, which it leaves out of
@@ -275,6 +292,7 @@ func sameJSON(a, b []byte) bool {
 	return apiequality.Semantic.DeepEqual(va, vb)
 }
 
+// validateSchedule checks a schedule with the parsers the scheduler runs it with.
 func validateSchedule(s *pipelines.Schedule, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	switch {
@@ -282,15 +300,17 @@ func validateSchedule(s *pipelines.Schedule, p *field.Path) field.ErrorList {
 		errs = append(errs, field.Required(p, "one of cron and intervalSeconds"))
 	case s.Cron != "" && s.IntervalSeconds != 0:
 		errs = append(errs, field.Forbidden(p.Child("intervalSeconds"), "cron and intervalSeconds are mutually exclusive"))
-	case s.IntervalSeconds < 0:
-		errs = append(errs, field.Invalid(p.Child("intervalSeconds"), s.IntervalSeconds, "must be positive"))
 	case s.Cron != "":
-		if n := len(strings.Fields(s.Cron)); n != 5 && n != 6 {
-			errs = append(errs, field.Invalid(p.Child("cron"), s.Cron, "must have 5 fields (minute to weekday) or 6 (seconds first)"))
+		if _, err := schedule.ParseCron(s.Cron); err != nil {
+			errs = append(errs, field.Invalid(p.Child("cron"), s.Cron, err.Error()))
+		}
+	default:
+		if _, err := schedule.ParseInterval(s.IntervalSeconds); err != nil {
+			errs = append(errs, field.Invalid(p.Child("intervalSeconds"), s.IntervalSeconds, err.Error()))
 		}
 	}
-	if s.StartTime != nil && s.EndTime != nil && !s.EndTime.After(s.StartTime.Time) {
-		errs = append(errs, field.Invalid(p.Child("endTime"), s.EndTime, "must be after startTime"))
+	if err := schedule.CheckWindow(s.StartTime, s.EndTime); err != nil {
+		errs = append(errs, field.Invalid(p.Child("endTime"), s.EndTime, err.Error()))
 	}
 	return errs
 }

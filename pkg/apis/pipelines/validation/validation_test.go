@@ -645,6 +645,17 @@ func TestValidateJob(t *testing.T) {
 			[]problem{forbidden("spec.schedule.intervalSeconds")}},
 		{"negative interval", func(j *pipelines.Job) { j.Spec.Schedule.Cron, j.Spec.Schedule.IntervalSeconds = "", -60 },
 			[]problem{invalid("spec.schedule.intervalSeconds")}},
+		{"cron with tabs (issue 13)", func(j *pipelines.Job) { j.Spec.Schedule.Cron = "CRON_TZ=UTC\t0\t*\t*\t*\t*" },
+			[]problem{invalid("spec.schedule.cron")}},
+		{"cron with an unknown zone", func(j *pipelines.Job) { j.Spec.Schedule.Cron = "CRON_TZ=Mars/Olympus 0 * * * *" },
+			[]problem{invalid("spec.schedule.cron")}},
+		{"cron with a zone", func(j *pipelines.Job) { j.Spec.Schedule.Cron = "CRON_TZ=Europe/Berlin 0 0 12 * * *" }, nil},
+		{"cron descriptor", func(j *pipelines.Job) { j.Spec.Schedule.Cron = "@hourly" }, nil},
+		{"cron @every", func(j *pipelines.Job) { j.Spec.Schedule.Cron = "@every 2h30m" }, nil},
+		{"cron that never fires", func(j *pipelines.Job) { j.Spec.Schedule.Cron = "0 0 30 2 *" }, []problem{invalid("spec.schedule.cron")}},
+		{"interval of a hundred years and a second", func(j *pipelines.Job) {
+			j.Spec.Schedule.Cron, j.Spec.Schedule.IntervalSeconds = "", 100*365*24*3600+1
+		}, []problem{invalid("spec.schedule.intervalSeconds")}},
 		{"no start or end", func(j *pipelines.Job) { j.Spec.Schedule.StartTime, j.Spec.Schedule.EndTime = nil, nil }, nil},
 		{"end without start", func(j *pipelines.Job) { j.Spec.Schedule.StartTime = nil }, nil},
 		{"endTime before startTime", func(j *pipelines.Job) { j.Spec.Schedule.StartTime, j.Spec.Schedule.EndTime = at(t1), at(t0) },
@@ -746,4 +757,18 @@ func asIR(ir, platform string) func(*pipelines.PipelineVersion) {
 			v.Spec.PlatformSpec.Raw = []byte(platform)
 		}
 	}
+}
+
+// TestValidateJobUpdateRatchetsSchedule: a schedule stored before validation parsed it
+// (or written straight into the database) does not block updates that leave it alone,
+// such as the scheduler's status update saying why it cannot run; changing it to
+// another invalid one is refused.
+func TestValidateJobUpdateRatchetsSchedule(t *testing.T) {
+	old := validJob()
+	old.Spec.Schedule.Cron = "CRON_TZ=UTC\t0\t*\t*\t*\t*"
+	j := old.DeepCopy()
+	j.Status.Active = nil
+	check(t, nil, ValidateJobUpdate(j, old))
+	j.Spec.Schedule.Cron = "TZ=UTC\t0 * * * *"
+	check(t, []problem{invalid("spec.schedule.cron")}, ValidateJobUpdate(j, old))
 }

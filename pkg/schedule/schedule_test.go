@@ -14,16 +14,15 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package job
+package schedule
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 )
 
 var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -38,13 +37,16 @@ func TestParseCron(t *testing.T) {
 		from time.Time
 		want time.Time
 	}{
-		{"0 * * * * *", at(30 * time.Second), at(time.Minute)},        // KFP's form, seconds first
-		{"30 0 * * * *", at(0), at(30 * time.Second)},                 // second 30 of minute 0
-		{"*/5 * * * *", at(time.Minute), at(5 * time.Minute)},         // standard 5 fields
-		{"0 12 * * *", at(0), at(2 * time.Hour)},                      // noon UTC
-		{"@hourly", at(time.Second), at(time.Hour)},                   // descriptor
-		{"CRON_TZ=Europe/Berlin 0 12 * * *", at(0), at(time.Hour)},    // noon in Berlin is 11:00 UTC in March
-		{"*/10 * * * * *", at(3 * time.Second), at(10 * time.Second)}, // every ten seconds
+		{"0 * * * * *", at(30 * time.Second), at(time.Minute)},         // KFP's form, seconds first
+		{"30 0 * * * *", at(0), at(30 * time.Second)},                  // second 30 of minute 0
+		{"*/5 * * * *", at(time.Minute), at(5 * time.Minute)},          // standard 5 fields
+		{"0 12 * * *", at(0), at(2 * time.Hour)},                       // noon UTC
+		{"@hourly", at(time.Second), at(time.Hour)},                    // descriptor
+		{"CRON_TZ=Europe/Berlin 0 12 * * *", at(0), at(time.Hour)},     // noon in Berlin is 11:00 UTC in March
+		{"*/10 * * * * *", at(3 * time.Second), at(10 * time.Second)},  // every ten seconds
+		{"TZ=Asia/Tokyo 0 0 21 * * *", at(0), at(2 * time.Hour)},       // 6 fields with a zone: 21:00 Tokyo is 12:00 UTC
+		{"CRON_TZ=UTC @every 90s", at(0), at(90 * time.Second)},        // a fixed interval from the time given
+		{"@daily", at(0), time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)}, // another descriptor
 	} {
 		s, err := ParseCron(tc.expr)
 		if err != nil {
@@ -55,18 +57,67 @@ func TestParseCron(t *testing.T) {
 			t.Errorf("%q after %s: got %s, want %s", tc.expr, tc.from, got, tc.want)
 		}
 	}
-	for _, bad := range []string{"", "* * * *", "61 * * * * *", "0 0 0 * * * *", "every minute"} {
+	for _, bad := range []string{"", "* * * *", "61 * * * * *", "0 0 0 * * * *", "every minute", "@every -1s", "0 0 30 2 *"} {
 		if _, err := ParseCron(bad); err == nil {
 			t.Errorf("ParseCron(%q) accepted it", bad)
 		}
 	}
 }
 
+// hostileCrons are expressions a tenant may send that robfig/cron mishandles or that
+// are otherwise not schedules: each must be an error, never a panic. The fuzz target's
+// seeds include them.
+var hostileCrons = []string{
+	"CRON_TZ=UTC\t0\t*\t*\t*\t*", // issue 13: panicked robfig/cron and killed every replica
+	"TZ=UTC\t0 * * * *",
+	"CRON_TZ=UTC",
+	"TZ=",
+	"CRON_TZ=",
+	"CRON_TZ= 0 * * * *",
+	"CRON_TZ=UTC ",
+	"CRON_TZ=Not/AZone 0 * * * *",
+	"CRON_TZ=../../../../etc/passwd 0 * * * *",
+	"0\t*\t*\t*\t*",
+	"0  * * * *",
+	" 0 * * * *",
+	"0 * * * * ",
+	"0 * * * *\n",
+	"0 * * * *\x00",
+	"0\u00a0*\u00a0*\u00a0*\u00a0*", // no-break spaces
+	"0\u2003* * * *",                // an em space
+	"0\u3000* * * *",                // an ideographic space
+	"99999999999999999999 * * * *",
+	"0-99999999999999999999 * * * *",
+	"*/0 * * * *",
+	"*/-1 * * * *",
+	"@every 99999999999999h",
+	"@every 1ns",
+	"@every ",
+	"@",
+	"@bogus",
+	strings.Repeat("0,", 200) + "0 * * * *",
+}
+
+func TestParseCronRejectsHostileInput(t *testing.T) {
+	for _, expr := range hostileCrons {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("ParseCron(%q) panicked: %v", expr, r)
+				}
+			}()
+			if _, err := ParseCron(expr); err == nil {
+				t.Errorf("ParseCron(%q) accepted it", expr)
+			}
+		}()
+	}
+}
+
 func TestScheduleDue(t *testing.T) {
-	minute := v1beta1.Schedule{Cron: "0 * * * * *"}
+	minute := Spec{Cron: "0 * * * * *"}
 	for _, tc := range []struct {
 		name      string
-		schedule  v1beta1.Schedule
+		schedule  Spec
 		last, now time.Time
 		limit     int
 		noCatchup bool
@@ -95,52 +146,52 @@ func TestScheduleDue(t *testing.T) {
 		name: "no room", schedule: minute,
 		now: at(5 * time.Minute), limit: 0,
 	}, {
-		name: "interval", schedule: v1beta1.Schedule{IntervalSeconds: 10},
+		name: "interval", schedule: Spec{IntervalSeconds: 10},
 		now: at(35 * time.Second), limit: 10,
 		want: []time.Time{at(10 * time.Second), at(20 * time.Second), at(30 * time.Second)},
 	}, {
-		name: "interval, no catch-up", schedule: v1beta1.Schedule{IntervalSeconds: 10},
+		name: "interval, no catch-up", schedule: Spec{IntervalSeconds: 10},
 		last: at(10 * time.Second), now: at(55 * time.Second), limit: 10, noCatchup: true,
 		want: []time.Time{at(50 * time.Second)},
 	}, {
 		name:     "start time later than creation",
-		schedule: v1beta1.Schedule{IntervalSeconds: 10, StartTime: mtime(time.Hour)},
+		schedule: Spec{IntervalSeconds: 10, StartTime: mtime(time.Hour)},
 		now:      at(time.Hour + 25*time.Second), limit: 10,
 		want: []time.Time{at(time.Hour + 10*time.Second), at(time.Hour + 20*time.Second)},
 	}, {
 		name:     "start time before creation: nothing before creation",
-		schedule: v1beta1.Schedule{Cron: "0 * * * * *", StartTime: mtime(-time.Hour)},
+		schedule: Spec{Cron: "0 * * * * *", StartTime: mtime(-time.Hour)},
 		now:      at(90 * time.Second), limit: 10, want: []time.Time{at(time.Minute)},
 	}, {
 		name:     "end time",
-		schedule: v1beta1.Schedule{Cron: "0 * * * * *", EndTime: mtime(2*time.Minute + time.Second)},
+		schedule: Spec{Cron: "0 * * * * *", EndTime: mtime(2*time.Minute + time.Second)},
 		now:      at(10 * time.Minute), limit: 10, want: []time.Time{at(time.Minute), at(2 * time.Minute)},
 	}, {
 		name:     "end time, no catch-up",
-		schedule: v1beta1.Schedule{Cron: "0 * * * * *", EndTime: mtime(2*time.Minute + time.Second)},
+		schedule: Spec{Cron: "0 * * * * *", EndTime: mtime(2*time.Minute + time.Second)},
 		now:      at(10 * time.Minute), limit: 10, noCatchup: true, want: []time.Time{at(2 * time.Minute)},
 	}, {
 		name:     "end time, interval, no catch-up",
-		schedule: v1beta1.Schedule{IntervalSeconds: 60, EndTime: mtime(2*time.Minute + time.Second)},
+		schedule: Spec{IntervalSeconds: 60, EndTime: mtime(2*time.Minute + time.Second)},
 		now:      at(10 * time.Minute), limit: 10, noCatchup: true, want: []time.Time{at(2 * time.Minute)},
 	}, {
-		name: "ended", schedule: v1beta1.Schedule{Cron: "0 * * * * *", EndTime: mtime(2*time.Minute + time.Second)},
+		name: "ended", schedule: Spec{Cron: "0 * * * * *", EndTime: mtime(2*time.Minute + time.Second)},
 		last: at(2 * time.Minute), now: at(10 * time.Minute), limit: 10,
 	}, {
-		name: "no catch-up after a year's pause of a schedule of seconds", schedule: v1beta1.Schedule{Cron: "* * * * * *"},
+		name: "no catch-up after a year's pause of a schedule of seconds", schedule: Spec{Cron: "* * * * * *"},
 		last: at(time.Second), now: at(365*24*time.Hour + 500*time.Millisecond), limit: 1, noCatchup: true,
 		want: []time.Time{at(365 * 24 * time.Hour)},
 	}, {
-		name: "no catch-up of a yearly schedule", schedule: v1beta1.Schedule{Cron: "@yearly"},
+		name: "no catch-up of a yearly schedule", schedule: Spec{Cron: "@yearly"},
 		now: at(3 * 365 * 24 * time.Hour), limit: 1, noCatchup: true,
 		want: []time.Time{time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := newSchedule(tc.schedule, t0)
+			s, err := New(tc.schedule, t0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := s.due(tc.last, tc.now, tc.limit, tc.noCatchup)
+			got := s.Due(tc.last, tc.now, tc.limit, tc.noCatchup)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("due (-want +got):\n%s", diff)
 			}
@@ -149,7 +200,7 @@ func TestScheduleDue(t *testing.T) {
 }
 
 func TestScheduleUpcoming(t *testing.T) {
-	s, err := newSchedule(v1beta1.Schedule{Cron: "0 * * * * *", EndTime: mtime(3 * time.Minute)}, t0)
+	s, err := New(Spec{Cron: "0 * * * * *", EndTime: mtime(3 * time.Minute)}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,16 +216,18 @@ func TestScheduleUpcoming(t *testing.T) {
 		{"skipped without catch-up", at(time.Minute), at(150 * time.Second), true, at(3 * time.Minute)},
 		{"ended", at(3 * time.Minute), at(4 * time.Minute), false, time.Time{}},
 	} {
-		if got := s.upcoming(tc.last, tc.now, tc.noCatchup); !got.Equal(tc.want) {
+		if got := s.Upcoming(tc.last, tc.now, tc.noCatchup); !got.Equal(tc.want) {
 			t.Errorf("%s: got %s, want %s", tc.name, got, tc.want)
 		}
 	}
 }
 
-func TestNewScheduleRejects(t *testing.T) {
-	for _, s := range []v1beta1.Schedule{{}, {Cron: "bad"}, {IntervalSeconds: -1}} {
-		if _, err := newSchedule(s, t0); err == nil {
-			t.Errorf("newSchedule(%+v) accepted it", s)
+func TestNewRejects(t *testing.T) {
+	for _, s := range []Spec{{}, {Cron: "bad"}, {IntervalSeconds: -1}, {IntervalSeconds: MaxIntervalSeconds + 1},
+		{Cron: "CRON_TZ=UTC\t0\t*\t*\t*\t*"}, {Cron: "0 * * * *", IntervalSeconds: 60},
+		{IntervalSeconds: 60, StartTime: mtime(time.Hour), EndTime: mtime(time.Hour)}} {
+		if _, err := New(s, t0); err == nil {
+			t.Errorf("New(%+v) accepted it", s)
 		}
 	}
 }
