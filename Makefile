@@ -6,11 +6,12 @@
 # make run     a complete local control plane; prints the KUBECONFIG to use
 # make bench   this server against CRDs on etcd and raw MySQL (QUICK=1: a few minutes)
 # make bench-storage  the storage engine's own benchmarks
+# make fuzz    every fuzz target for FUZZTIME each (default 30s)
 
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test test-unit verify update run bench bench-storage clean
+.PHONY: all build test test-unit verify update run bench bench-storage fuzz clean
 
 all: build
 
@@ -40,6 +41,10 @@ bench:
 
 bench-storage:
 	$(GO) test -run '^$$' -bench . -benchtime=2s ./pkg/storage/mysql/
+
+FUZZTIME ?= 30s
+fuzz:
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
 
 clean:
 	rm -rf bin

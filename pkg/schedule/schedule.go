@@ -35,6 +35,9 @@ const (
 	// MaxIntervalSeconds is a hundred years: far beyond any schedule, and far from
 	// where a time.Duration of seconds overflows (292 years).
 	MaxIntervalSeconds = 100 * 365 * 24 * 60 * 60
+	// maxLookback is how far back a job without catch-up looks for its latest
+	// scheduled time: beyond the five years in which any accepted expression fires.
+	maxLookback = 10 * 365 * 24 * time.Hour
 )
 
 // cronParser reads the 6-field form with seconds that Kubeflow Pipelines uses and the
@@ -224,8 +227,13 @@ func (s *Schedule) Due(last, now time.Time, limit int, noCatchup bool) []time.Ti
 
 // latest is the last scheduled time after last and at most now, or zero. A job can
 // have been paused for long on a schedule of seconds: rather than walk every time since
-// last, it looks back a minute from now, then twice as far, until it finds one.
+// last, it looks back a minute from now (or the end time), then twice as far, until it
+// finds one, at most maxLookback: ParseCron refuses expressions that fire less often.
 func (s *Schedule) latest(last, now time.Time) time.Time {
+	if !s.end.IsZero() && now.After(s.end) {
+		// Else a schedule of seconds that ended years ago would be walked second by second.
+		now = s.end
+	}
 	if s.cron == nil {
 		first := s.next(last)
 		if first.IsZero() || first.After(now) {
@@ -246,7 +254,9 @@ func (s *Schedule) latest(last, now time.Time) time.Time {
 		for t := s.next(from); !t.IsZero() && !t.After(now); t = s.next(t) {
 			found = t
 		}
-		if !found.IsZero() || from.Equal(last) || from.Before(s.start) {
+		// The bound ends the search for a job whose start time is long past, such as
+		// one written into the database without a creation time.
+		if !found.IsZero() || from.Equal(last) || from.Before(s.start) || window > maxLookback {
 			return found
 		}
 	}

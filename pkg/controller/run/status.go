@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/validation"
 )
 
 // Argo's workflow and node phases.
@@ -157,7 +158,8 @@ func followWorkflow(old *v1beta1.RunStatus, wf workflowStatus, terminating bool,
 			st.CompletionTime = st.StartTime.DeepCopy()
 		}
 	}
-	st.Message = wf.Message
+	// Whoever may edit the workflow writes its message: cut to what a run may store.
+	st.Message = cut(wf.Message, validation.MaxMessageLength)
 	if st.Phase == v1beta1.RunPhaseCanceled && st.Message == "" {
 		st.Message = "terminated on request"
 	}
@@ -182,7 +184,7 @@ func steps(nodes map[string]node) []v1beta1.StepStatus {
 		}
 		out = append(out, v1beta1.StepStatus{
 			Name: name, ID: n.ID, Template: n.TemplateName, Phase: n.Phase,
-			StartTime: nonZero(n.StartedAt), CompletionTime: nonZero(n.FinishedAt), Message: n.Message,
+			StartTime: nonZero(n.StartedAt), CompletionTime: nonZero(n.FinishedAt), Message: cut(n.Message, validation.MaxMessageLength),
 		})
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -207,4 +209,12 @@ func nonZero(t *metav1.Time) *metav1.Time {
 		return nil
 	}
 	return t.DeepCopy()
+}
+
+// cut shortens s to at most n bytes, on a character boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }

@@ -40,7 +40,9 @@ import (
 const (
 	maxDisplayName = 256
 	maxDescription = 10000
-	maxMessage     = 32768
+	// MaxMessageLength bounds a run's status.message; the executor cuts a workflow's
+	// message to it.
+	MaxMessageLength = 32768
 	// MaxRunNameLength keeps a run's name usable as a label value (63), which the
 	// executor puts on the run's workflow and pods.
 	MaxRunNameLength = utilvalidation.DNS1123LabelMaxLength
@@ -218,7 +220,7 @@ func validateRunStatus(s, old *pipelines.RunStatus) field.ErrorList {
 	if s.StartTime != nil && s.CompletionTime != nil && s.CompletionTime.Before(s.StartTime) {
 		errs = append(errs, field.Invalid(status.Child("completionTime"), s.CompletionTime, "must not be before startTime"))
 	}
-	errs = append(errs, validateText(s.Message, maxMessage, status.Child("message"))...)
+	errs = append(errs, validateText(s.Message, MaxMessageLength, status.Child("message"))...)
 	return append(errs, metav1validation.ValidateConditions(s.Conditions, status.Child("conditions"))...)
 }
 
