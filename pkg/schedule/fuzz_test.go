@@ -58,6 +58,7 @@ func FuzzSchedule(f *testing.F) {
 	f.Add("", int64(10), base, base+3600, base+7200, base+3610, base+day, true)
 	f.Add("@yearly", int64(0), int64(-62135596800), int64(0), int64(0), int64(0), base, true) // created at year 1
 	f.Add("0 0 29 2 *", int64(0), int64(-62135596800), int64(0), base-365*day, int64(0), base, true)
+	f.Add("@yearly", int64(0), int64(-62135596800), int64(0), int64(-62135596800+3600), int64(0), base, true) // TestDueEndsForAncientStart
 	f.Add("", int64(MaxIntervalSeconds), int64(-62135596800), int64(0), int64(0), int64(0), base, false)
 	f.Add("CRON_TZ=UTC\t0\t*\t*\t*\t*", int64(0), base, int64(0), int64(0), int64(0), base+day, false)
 	f.Fuzz(func(t *testing.T, expr string, interval, created, start, end, last, now int64, noCatchup bool) {

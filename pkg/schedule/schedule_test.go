@@ -231,3 +231,25 @@ func TestNewRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestDueEndsForAncientStart: a job without catch-up whose creation time is year 1 (as
+// one written into the database without it) and whose end time leaves no scheduled
+// time once searched back for ever; it looped forever before maxLookback.
+func TestDueEndsForAncientStart(t *testing.T) {
+	created := time.Unix(-62135596800, 0)
+	end := metav1.NewTime(created.Add(time.Hour))
+	s, err := New(Spec{Cron: "@yearly", EndTime: &end}, created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan []time.Time, 1)
+	go func() { done <- s.Due(time.Time{}, t0, 1, true) }()
+	select {
+	case d := <-done:
+		if len(d) != 0 {
+			t.Errorf("due %v, want none", d)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Due did not return within 20s")
+	}
+}

@@ -24,8 +24,9 @@ package mysql
 //   - RunTestGetListWithErrorAggregation: it checks etcd3's corrupt-object error
 //     aggregation, whose expected errors are values of etcd3's unexported
 //     corruptObjectError type that no other engine can produce. This engine aborts a
-//     list on the first unreadable item, which RunTestGetListWithoutErrorAggregation
-//     checks.
+//     list on the first item the transformer cannot read, which
+//     RunTestGetListWithoutErrorAggregation checks (one the codec cannot decode is left
+//     out instead: corrupt.go).
 //   - RunBenchmarkWriteThroughput, RunBenchmarkStoreList, RunBenchmarkStoreStats are
 //     benchmarks, not tests: bench_test.go runs them.
 

@@ -187,7 +187,8 @@ func (s *store) appendItem(ctx context.Context, item kv, pred storage.SelectionP
 	}
 	obj, _, err := s.codec.Decode(data, nil, newItem())
 	if err != nil {
-		return err
+		skipCorrupt(item.key, err)
+		return nil
 	}
 	if err := s.versioner.UpdateObject(obj, uint64(item.rev)); err != nil {
 		return fmt.Errorf("setting the resource version of %q: %w", item.key, err)

@@ -393,7 +393,10 @@ func (s *store) Get(ctx context.Context, key string, opts storage.GetOptions, ou
 	if err != nil {
 		return storage.NewInternalError(err)
 	}
-	return s.decode(data, out, rev)
+	if err := s.decode(data, out, rev); err != nil {
+		return storage.NewCorruptObjError(key, err)
+	}
+	return nil
 }
 
 // validateMinimumResourceVersion fails with "too large resource version" when the caller

@@ -388,22 +388,32 @@ func (w *watcher) transform(e *event) (*watch.Event, error) {
 	var err error
 	if !e.deleted {
 		if cur, err = w.decode(e.key, e.value, e.rev); err != nil {
+			if errors.As(err, new(*undecodable)) {
+				skipCorrupt(e.key, err) // see corrupt.go
+				return nil, nil
+			}
 			return nil, err
 		}
 	}
 	// The previous object matters for a delete, and to tell whether a change moved the
 	// object into or out of the selection.
 	if len(e.prevValue) > 0 && (e.deleted || !w.pred.Empty()) {
-		if old, err = w.decode(e.key, e.prevValue, e.rev); err != nil {
-			if e.deleted {
-				// An unreadable object was deleted (unsafe deletion of corrupt data).
-				return nil, &apierrors.StatusError{ErrStatus: metav1.Status{
-					Status:  metav1.StatusFailure,
-					Code:    http.StatusInternalServerError,
-					Reason:  metav1.StatusReasonStoreReadError,
-					Message: fmt.Sprintf("saw a DELETED event, but object data is corrupt - %v", err),
-				}}
-			}
+		old, err = w.decode(e.key, e.prevValue, e.rev)
+		switch {
+		case errors.As(err, new(*undecodable)):
+			// Lists and watches left the previous value out, so no watcher holds it:
+			// a deletion has nothing to remove, a change is an addition.
+			skipCorrupt(e.key, err)
+			old = nil
+		case err != nil && e.deleted:
+			// An unreadable object was deleted (unsafe deletion of corrupt data).
+			return nil, &apierrors.StatusError{ErrStatus: metav1.Status{
+				Status:  metav1.StatusFailure,
+				Code:    http.StatusInternalServerError,
+				Reason:  metav1.StatusReasonStoreReadError,
+				Message: fmt.Sprintf("saw a DELETED event, but object data is corrupt - %v", err),
+			}}
+		case err != nil:
 			return nil, err
 		}
 	}
@@ -449,7 +459,7 @@ func (w *watcher) decode(key string, stored []byte, rev int64) (runtime.Object, 
 	}
 	obj, err := runtime.Decode(w.s.codec, data)
 	if err != nil {
-		return nil, err
+		return nil, &undecodable{err}
 	}
 	if err := w.s.versioner.UpdateObject(obj, uint64(rev)); err != nil {
 		return nil, fmt.Errorf("setting the resource version of %q: %w", key, err)
