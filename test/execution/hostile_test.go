@@ -292,4 +292,3 @@ func deleteGarbage(t *testing.T, c versioned.Interface, ns string) {
 		t.Logf("the undecodable run stays in MySQL, left out of lists: %v", err)
 	}
 }
-
