@@ -104,33 +104,27 @@ func poisonRow(t *testing.T, resource, ns string, obj any) mysqlstorage.BulkObje
 			t.Fatal(err)
 		}
 	}
+	// The indexed columns by field; those not set here (owner UIDs) are empty.
 	var name string
-	var cols [][]byte
+	fields := map[string]string{}
+	table := runregistry.Table
 	switch o := obj.(type) {
 	case *v1beta1.Job:
-		name = o.Name
-		cols = [][]byte{[]byte(o.Spec.ExperimentName), []byte(o.Spec.PipelineRef.PipelineName)}
+		name, table = o.Name, jobregistry.Table
+		fields[jobregistry.ExperimentNameField] = o.Spec.ExperimentName
+		fields[jobregistry.PipelineNameField] = o.Spec.PipelineRef.PipelineName
 	case *v1beta1.Run:
 		name = o.Name
-		cols = make([][]byte, len(runregistry.Table.Columns))
-		for i, c := range runregistry.Table.Columns {
-			switch c.Field {
-			case runregistry.ExperimentNameField:
-				cols[i] = []byte(o.Spec.ExperimentName)
-			case runregistry.PipelineNameField:
-				cols[i] = []byte(o.Spec.PipelineRef.PipelineName)
-			case runregistry.PhaseField:
-				cols[i] = []byte(o.Status.Phase)
-			case runregistry.StorageStateField:
-				cols[i] = []byte(o.Status.StorageState)
-			}
-		}
+		fields[runregistry.ExperimentNameField] = o.Spec.ExperimentName
+		fields[runregistry.PipelineNameField] = o.Spec.PipelineRef.PipelineName
+		fields[runregistry.PhaseField] = string(o.Status.Phase)
+		fields[runregistry.StorageStateField] = string(o.Status.StorageState)
 	default: // undecodable bytes: a run named "garbage"
 		name = "garbage"
-		cols = make([][]byte, len(runregistry.Table.Columns))
-		for i := range cols {
-			cols[i] = []byte{} // NOT NULL
-		}
+	}
+	cols := make([][]byte, len(table.Columns))
+	for i, c := range table.Columns {
+		cols[i] = []byte(fields[c.Field]) // never nil: the columns are NOT NULL
 	}
 	return mysqlstorage.BulkObject{Key: "/registry/" + v1beta1.SchemeGroupVersion.Group + "/" + resource + "/" + ns + "/" + name,
 		Value: value, Columns: cols}
