@@ -57,7 +57,7 @@ func FuzzBuildWorkflow(f *testing.F) {
 		run := fuzzRun()
 		run.Spec.Parameters = []v1beta1.RunParameter{{Name: name, Value: value}, {Name: "b", Value: value}}
 		run.Spec.ServiceAccountName = sa
-		wf, err := BuildWorkflow(run, manifest, 2)
+		wf, err := BuildWorkflow(run, manifest, 2, "default-runner")
 		if err != nil {
 			return
 		}

@@ -119,7 +119,10 @@ func FuzzValidatePipelineVersion(f *testing.F) {
 		fuzz(t, data, none[v1beta1.PipelineVersion], v1beta1.Convert_v1beta1_PipelineVersion_To_pipelines_PipelineVersion,
 			validation.ValidatePipelineVersion, validation.ValidatePipelineVersionUpdate,
 			func(_ *v1beta1.PipelineVersion, v *pipelines.PipelineVersion) {
-				if _, err := runexecutor.BuildWorkflow(run, v.Spec.Workflow.Raw, 1); err != nil {
+				if len(v.Spec.Workflow.Raw) == 0 {
+					return // a KFP 2 pipeline IR, compiled by pkg/compiler
+				}
+				if _, err := runexecutor.BuildWorkflow(run, v.Spec.Workflow.Raw, 1, "default-runner"); err != nil {
 					t.Fatalf("valid version, but the executor cannot build its workflow: %v\n%s", err, v.Spec.Workflow.Raw)
 				}
 			})
