@@ -56,7 +56,7 @@ func serverAlive(t *testing.T) {
 // the server for good. Such crons, and the other forms the scheduler cannot run, are now
 // refused with 422 naming spec.schedule.cron, and the server and its scheduler go on.
 func TestHostileCronRefused(t *testing.T) {
-	c, ns := jobFixture(t, 0)
+	c, ns := jobFixture(t)
 	for _, cron := range []string{
 		"CRON_TZ=UTC\t0\t*\t*\t*\t*", "TZ=UTC", "CRON_TZ=Europe/Berlin", "0\t*\t*\t*\t*", "0  * * * *",
 		"CRON_TZ=No/Such 0 * * * *", "0 * * * *\x00", "0\u00a0*\u00a0*\u00a0*\u00a0*", "0 0 30 2 *", "@every 1ns",
@@ -143,7 +143,7 @@ func storedMeta(name, ns string) metav1.ObjectMeta {
 // and is a 500 StoreReadError by name; a good job keeps creating runs and good runs keep
 // running to the end.
 func TestPoisonObjects(t *testing.T) {
-	c, ns := jobFixture(t, 0)
+	c, ns := jobFixture(t)
 	ctx := t.Context()
 	p := c.PipelinesV1beta1()
 	if _, err := p.Runs(ns).Create(ctx, newRun("good-before", "p"), metav1.CreateOptions{}); err != nil {
