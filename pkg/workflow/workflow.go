@@ -48,6 +48,8 @@ const (
 	NodeNameAnnotation = "workflows.argoproj.io/node-name"
 	// CompletedLabel is "true" on a workflow Argo has finished.
 	CompletedLabel = "workflows.argoproj.io/completed"
+	// ArchivingStatusLabel says whether Argo has archived a finished workflow.
+	ArchivingStatusLabel = "workflows.argoproj.io/workflow-archiving-status"
 	// MainContainer runs a step's own command; Argo's wait and init containers are its
 	// plumbing.
 	MainContainer = "main"

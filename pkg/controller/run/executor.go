@@ -29,7 +29,7 @@ limitations under the License.
 //   - Retrying condition on a Pending run (runs/retry of a Failed or Error run): as
 //     Kubeflow Pipelines does, the executor retries the failed steps of the same
 //     workflow (RetryFailedSteps: succeeded steps keep their results, failed ones and
-//     their pods go, the workflow is Running again for Argo to pick up) and counts the
+//     their pods go, the workflow has no phase again for Argo to take up) and counts the
 //     attempt in status.attempts and the workflow's AttemptAnnotation. A run without a
 //     workflow to retry (never created, or deleted since) gets a new one for the attempt,
 //     WorkflowName(run, attempt), which runs every step.

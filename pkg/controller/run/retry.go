@@ -18,6 +18,7 @@ package run
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,11 +33,20 @@ import (
 var groupNodeTypes = sets.New("DAG", "StepGroup", "Steps", "TaskGroup")
 
 // RetryFailedSteps turns a finished, failed workflow into the given attempt of it, the
-// way Kubeflow Pipelines retries a run: the steps that succeeded or were skipped keep
-// their results; failed steps (and the exit handler) are dropped from status.nodes, so
-// that Argo's controller runs them again; the groups above them are Running again; so is
-// the workflow. It returns the node names of the dropped steps, whose pods must be
+// way Kubeflow Pipelines retries a run (after Argo's own retry): the steps that succeeded
+// or were skipped keep their results; failed steps (and the exit handler) are dropped from
+// status.nodes and from their parents' children, so that Argo's controller runs them again;
+// the groups above them are Running again. The workflow itself goes back to no phase, as
+// a workflow Argo has not yet taken up: Argo's controller then starts it again as it
+// starts a new one. It returns the node names of the dropped steps, whose pods must be
 // deleted before Argo can create them anew.
+//
+// Not Running: Argo (v4) lets a workflow run only once its throttler admitted it; it
+// admits it when the completed label goes, but after persisting the failure it waits a
+// second and then takes the finished workflow out again, so a retry within that second
+// is left out. A Running workflow stays out ("postponed due to max parallelism limit")
+// until something updates it; one with no phase is marked Pending at once, and that
+// update has it admitted.
 func RetryFailedSteps(wf *unstructured.Unstructured, attempt int32) ([]string, error) {
 	status, _ := wf.Object["status"].(map[string]interface{})
 	phase, _ := status["phase"].(string)
@@ -69,14 +79,36 @@ func RetryFailedSteps(wf *unstructured.Unstructured, attempt int32) ([]string, e
 		}
 		delete(nodes, id)
 	}
-	status["phase"] = WorkflowRunning
+	// What is left must not point at what was dropped.
+	for _, n := range nodes {
+		n := n.(map[string]interface{})
+		for _, field := range []string{"children", "outboundNodes"} {
+			ids, _ := n[field].([]interface{})
+			kept := slices.DeleteFunc(ids, func(id interface{}) bool {
+				s, _ := id.(string)
+				_, ok := nodes[s]
+				return !ok
+			})
+			if len(kept) == 0 {
+				delete(n, field)
+			} else {
+				n[field] = kept
+			}
+		}
+	}
+	delete(status, "phase")
 	delete(status, "message")
 	delete(status, "finishedAt")
+	completedFalse(status)
 	if spec, ok := wf.Object["spec"].(map[string]interface{}); ok {
 		delete(spec, "shutdown")
 	}
+	if stored, ok := status["storedWorkflowTemplateSpec"].(map[string]interface{}); ok {
+		delete(stored, "shutdown")
+	}
 	labels := wf.GetLabels()
 	delete(labels, workflow.CompletedLabel)
+	delete(labels, workflow.ArchivingStatusLabel)
 	wf.SetLabels(labels)
 	annotations := wf.GetAnnotations()
 	if annotations == nil {
@@ -85,4 +117,14 @@ func RetryFailedSteps(wf *unstructured.Unstructured, attempt int32) ([]string, e
 	annotations[AttemptAnnotation] = strconv.Itoa(int(attempt))
 	wf.SetAnnotations(annotations)
 	return rerun, nil
+}
+
+// completedFalse sets the workflow's condition Completed to False, as Argo's retry does.
+func completedFalse(status map[string]interface{}) {
+	conditions, _ := status["conditions"].([]interface{})
+	conditions = slices.DeleteFunc(conditions, func(c interface{}) bool {
+		m, _ := c.(map[string]interface{})
+		return m["type"] == "Completed"
+	})
+	status["conditions"] = append(conditions, map[string]interface{}{"type": "Completed", "status": "False"})
 }
