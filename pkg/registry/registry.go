@@ -109,6 +109,9 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz 
 		"jobs":                    jobStore,
 		"jobs/status":             jobStatus,
 	}
+	if recent := run.NewRecentREST(runStore); recent != nil {
+		storage["recentruns"] = recent
+	}
 	for resource, actions := range map[string]map[string]rest.Storage{
 		"experiments": experimentStore.Actions(experimentStatus),
 		"runs":        runStore.Actions(runStatus),

@@ -63,6 +63,8 @@ var Table = mysqlstorage.Table{
 		{Field: StorageStateField, Name: "storage_state", Size: 16},
 		{Field: ExperimentUIDField, Name: "owner_experiment", Size: owner.UIDSize},
 		{Field: JobUIDField, Name: "owner_job", Size: owner.UIDSize},
+		{Field: NewestInNamespaceField, Name: "newest_ns", Size: 63 + 1 + newestSize},
+		{Field: NewestInExperimentField, Name: "newest_exp", Size: 63 + 1 + 253 + 1 + newestSize},
 	},
 }
 
@@ -153,6 +155,7 @@ func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	fs[StorageStateField] = string(r.Status.StorageState)
 	fs[ExperimentUIDField] = owner.UID(r, "Experiment")
 	fs[JobUIDField] = owner.UID(r, "Job")
+	fs[NewestInNamespaceField], fs[NewestInExperimentField] = NewestFirst(r.Namespace, r.Spec.ExperimentName, r.CreationTimestamp.Time)
 	return r.Labels, fs, nil
 }
 

@@ -142,8 +142,9 @@ func newTableStatements(t Table) tableStatements {
 		delete: statement{t.Name + "_delete", "DELETE FROM " + t.Name + " WHERE k = ? AND revision = ?"},
 		get: statement{t.Name + "_get", "SELECT r.revision, l.value FROM " + t.Name + " r JOIN " + logTable +
 			" l ON l.id = r.revision WHERE r.k = ?"},
-		count: statement{t.Name + "_count", "SELECT COUNT(*) FROM " + t.Name +
-			" WHERE k >= ? AND k < ? AND revision <= ?"},
+		// Counts at most its last argument's rows, so its cost is bounded (see maxCounted).
+		count: statement{t.Name + "_count", "SELECT COUNT(*) FROM (SELECT 1 FROM " + t.Name +
+			" WHERE k >= ? AND k < ? AND revision <= ? LIMIT ?) c"},
 		stats: statement{t.Name + "_stats", "SELECT COUNT(*), COALESCE(SUM(LENGTH(l.value)), 0) FROM " + t.Name +
 			" r JOIN " + logTable + " l ON l.id = r.revision WHERE r.k >= ? AND r.k < ?"},
 		expired: statement{t.Name + "_expired", "SELECT k, revision FROM " + t.Name +
@@ -379,4 +380,14 @@ func errorCode(err error) string {
 	default:
 		return "other"
 	}
+}
+
+// orderedListStatement reads a page in order of column c, then key: the rows after the
+// cursor (c, k) and before the end of the range of c's values, within a key range, at
+// or below a revision. The (c, k) index returns them in that order.
+func orderedListStatement(t Table, c Column) statement {
+	return statement{t.Name + "_list_ordered_by_" + c.Name,
+		"SELECT r.k, r.revision, l.value, r." + c.Name + " FROM " + t.Name + " r JOIN " + logTable +
+			" l ON l.id = r.revision WHERE (r." + c.Name + " > ? OR (r." + c.Name + " = ? AND r.k > ?)) AND r." +
+			c.Name + " < ? AND r.k >= ? AND r.k < ? AND r.revision <= ? ORDER BY r." + c.Name + ", r.k LIMIT ?"}
 }

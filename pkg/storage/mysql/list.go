@@ -92,6 +92,7 @@ func (s *store) GetList(ctx context.Context, key string, opts storage.ListOption
 		lastKey string
 		hasMore bool
 		count   int64
+		counted bool
 	)
 	err = s.b.snapshot(ctx, func(tx *sql.Tx) error {
 		compact, err := s.b.compactRevision(ctx, tx)
@@ -108,7 +109,8 @@ func (s *store) GetList(ctx context.Context, key string, opts storage.ListOption
 		if err != nil {
 			return err
 		}
-		for {
+		budget := pageScanBudget(pred.Limit)
+		for read := 0; ; read++ {
 			item, ok, err := it.next(ctx)
 			if err != nil {
 				return err
@@ -116,7 +118,7 @@ func (s *store) GetList(ctx context.Context, key string, opts storage.ListOption
 			if !ok {
 				break
 			}
-			if paging && int64(v.Len()) >= pred.Limit {
+			if paging && (int64(v.Len()) >= pred.Limit || read >= budget) {
 				hasMore = true
 				break
 			}
@@ -126,7 +128,7 @@ func (s *store) GetList(ctx context.Context, key string, opts storage.ListOption
 			}
 		}
 		if hasMore && pred.Empty() {
-			count, err = it.count(ctx, lo)
+			count, counted, err = it.count(ctx, lo)
 		}
 		return err
 	})
@@ -136,6 +138,9 @@ func (s *store) GetList(ctx context.Context, key string, opts storage.ListOption
 	continueValue, remaining, err := storage.PrepareContinueToken(lastKey, keyPrefix, rev, count, hasMore, opts)
 	if err != nil {
 		return err
+	}
+	if !counted {
+		remaining = nil
 	}
 	if v.IsNil() {
 		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
@@ -348,16 +353,27 @@ func (it *rangeIterator) fill(ctx context.Context) error {
 	return nil
 }
 
-// count is how many keys [lo, hi) held at the iterator's revision.
-func (it *rangeIterator) count(ctx context.Context, lo string) (int64, error) {
+// maxCounted bounds the count behind remainingItemCount: the rest of a range is counted
+// only up to this many keys, so that a page costs the same however many follow it.
+// Beyond it remainingItemCount is left out, which the API allows ("clients should not
+// rely on the remainingItemCount to be set or to be exact"); kubectl and client-go's
+// pager never read it.
+const maxCounted = 1000
+
+// count is how many keys [lo, hi) held at the iterator's revision, if at most maxCounted
+// rows of the table are in that range; false otherwise.
+func (it *rangeIterator) count(ctx context.Context, lo string) (int64, bool, error) {
 	var n int64
-	if err := it.s.b.d.queryRow(ctx, it.tx, it.s.stmts.count, []any{[]byte(lo), []byte(it.hi), it.rev}, &n); err != nil {
-		return 0, err
+	if err := it.s.b.d.queryRow(ctx, it.tx, it.s.stmts.count, []any{[]byte(lo), []byte(it.hi), it.rev, maxCounted + 1}, &n); err != nil {
+		return 0, false, err
+	}
+	if n > maxCounted {
+		return 0, false, nil
 	}
 	// Restored keys not yet consumed, plus those already returned, are all >= lo.
 	rows, err := it.s.b.d.query(ctx, it.tx, stmtChangesAfter, it.rev, []byte(lo), []byte(it.hi))
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer rows.Close()
 	seen := map[string]bool{}
@@ -367,7 +383,7 @@ func (it *rangeIterator) count(ctx context.Context, lo string) (int64, error) {
 			prev int64
 		)
 		if err := rows.Scan(&k, &prev); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		if seen[string(k)] || len(k) == 0 {
 			continue
@@ -377,7 +393,16 @@ func (it *rangeIterator) count(ctx context.Context, lo string) (int64, error) {
 			n++
 		}
 	}
-	return n, rows.Err()
+	return n, true, rows.Err()
+}
+
+// pageScanBudget bounds the rows one page of a list reads: a selector evaluated on the
+// decoded objects (labels, fields without a column) that matches few rows would
+// otherwise read the whole range for one page. Past it the page ends short, possibly
+// empty, with a continue token after the last row read, as the API allows ("setting a
+// limit may return fewer than the requested amount of items (up to zero items)").
+func pageScanBudget(limit int64) int {
+	return int(min(limit, maxBatch)) + 1000
 }
 
 // statePage reads a page of the values the keys in [lo, hi) had at rev, in key order,
