@@ -24,8 +24,8 @@ var resources = []struct{ plural, kind, short string }{
 var crudVerbs = []string{"create", "delete", "get", "list", "patch", "update", "watch"}
 
 // TestDiscovery: discovery through kube-apiserver lists the five resources with their
-// verbs, short names, category and status subresources; kubectl api-resources and kubectl
-// explain show them.
+// verbs, short names, category and status subresources, and the list-only recentruns;
+// kubectl api-resources and kubectl explain show them.
 func TestDiscovery(t *testing.T) {
 	env := setup(t)
 
@@ -68,9 +68,31 @@ func TestDiscovery(t *testing.T) {
 		}
 	})
 
+	t.Run("recentruns", func(t *testing.T) {
+		c := clientFor(t, framework.AdminUser)
+		list, err := c.Discovery().ServerResourcesForGroupVersion(framework.Group + "/" + framework.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == "recentruns" })
+		if i < 0 {
+			t.Fatalf("discovery lacks recentruns: %v", list.APIResources)
+		}
+		r := list.APIResources[i]
+		if r.Kind != "RecentRun" || !r.Namespaced || r.SingularName != "recentrun" || !slices.Equal(r.Verbs, []string{"list"}) || len(r.Categories) != 0 {
+			t.Errorf("recentruns: %+v, want kind RecentRun, namespaced, singular recentrun, verbs [list], no category", r)
+		}
+	})
+
 	t.Run("api-resources", func(t *testing.T) {
 		out := kubectl(t, "", "", "api-resources", "--api-group="+framework.Group, "-o", "wide", "--no-headers")
-		lines := strings.Split(strings.TrimSpace(out), "\n")
+		var lines []string
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			// recentruns, list-only, is checked above.
+			if !strings.HasPrefix(line, "recentruns ") {
+				lines = append(lines, line)
+			}
+		}
 		if len(lines) != len(resources) {
 			t.Fatalf("kubectl api-resources printed %d resources, want %d:\n%s", len(lines), len(resources), out)
 		}

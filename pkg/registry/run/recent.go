@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
@@ -35,6 +36,7 @@ import (
 	storeerr "k8s.io/apiserver/pkg/storage/errors"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
 )
 
@@ -74,9 +76,10 @@ type RecentREST struct {
 }
 
 var (
-	_ rest.Lister               = &RecentREST{}
-	_ rest.Scoper               = &RecentREST{}
-	_ rest.SingularNameProvider = &RecentREST{}
+	_ rest.Lister                   = &RecentREST{}
+	_ rest.Scoper                   = &RecentREST{}
+	_ rest.SingularNameProvider     = &RecentREST{}
+	_ rest.GroupVersionKindProvider = &RecentREST{}
 )
 
 // NewRecentREST serves recentruns from the runs' store, or returns nil if that store is
@@ -96,6 +99,12 @@ func (*RecentREST) NamespaceScoped() bool   { return true }
 
 // GetSingularName is not "run": kubectl must keep finding runs by that name.
 func (*RecentREST) GetSingularName() string { return "recentrun" }
+
+// GroupVersionKind is RecentRun, not Run: kubectl maps a resource to its kind and the
+// kind back to a resource, and Run must stay runs.
+func (*RecentREST) GroupVersionKind(gv schema.GroupVersion) schema.GroupVersionKind {
+	return gv.WithKind(v1beta1.RecentRunKind)
+}
 
 func (r *RecentREST) ConvertToTable(ctx context.Context, obj runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
 	return tableConvertor.ConvertToTable(ctx, obj, tableOptions)

@@ -29,6 +29,7 @@ var selectableFields = map[string][]string{
 	"PipelineVersion": {"spec.pipelineName"},
 	"Experiment":      {"status.storageState"},
 	"Run":             {"spec.experimentName", "spec.pipelineRef.pipelineName", "status.phase", "status.storageState"},
+	RecentRunKind:     {"spec.experimentName", "spec.pipelineRef.pipelineName", "status.phase", "status.storageState"},
 	"Job":             {"spec.experimentName", "spec.pipelineRef.pipelineName"},
 }
 

@@ -41,6 +41,9 @@ func init() {
 	localSchemeBuilder.Register(addKnownTypes, addDefaultingFuncs, addFieldLabelConversionFuncs)
 }
 
+// RecentRunKind is the kind of the recentruns resource (see addKnownTypes).
+const RecentRunKind = "RecentRun"
+
 // Resource takes an unqualified resource and returns a group-qualified one.
 func Resource(resource string) schema.GroupResource {
 	return SchemeGroupVersion.WithResource(resource).GroupResource()
@@ -55,6 +58,10 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Job{}, &JobList{},
 		&RunLogOptions{},
 	)
+	// The kind of recentruns, the read-only list of a namespace's runs newest first: a kind
+	// of its own, so that kubectl, which maps resources through kinds, finds recentruns and
+	// still maps Run to runs. Its lists are RunLists of Runs; nothing has this kind itself.
+	scheme.AddKnownTypeWithName(SchemeGroupVersion.WithKind(RecentRunKind), &Run{})
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil
 }
