@@ -130,6 +130,13 @@ func run(ctx context.Context, o options) (err error) {
 			return err
 		}
 	}
+	if o.bigNamespace > 0 {
+		big, err := b.loadBigNamespace(ctx, o, tmpl, prev, raw)
+		if err != nil {
+			return err
+		}
+		rep.Results = append(rep.Results, big...)
+	}
 	if b.crdDeferred == "" {
 		return nil
 	}

@@ -76,15 +76,19 @@ const (
 	slotName
 	slotExperiment
 	slotUID
+	slotCreated
 )
 
-// newTemplate cuts stored at the quoted template names and uid, each of which must occur.
-func newTemplate(stored []byte, uid string) (*template, error) {
+// newTemplate cuts stored at the quoted template names, uid and creation time, each of
+// which must occur. (Times equal to the creation time, such as a start time in the same
+// second, are cut too and so take the loaded run's creation time.)
+func newTemplate(stored []byte, uid string, created metav1.Time) (*template, error) {
 	tokens := map[string]int{
-		`"` + templateNamespace + `"`:  slotNamespace,
-		`"` + templateName + `"`:       slotName,
-		`"` + templateExperiment + `"`: slotExperiment,
-		`"` + uid + `"`:                slotUID,
+		`"` + templateNamespace + `"`:                  slotNamespace,
+		`"` + templateName + `"`:                       slotName,
+		`"` + templateExperiment + `"`:                 slotExperiment,
+		`"` + uid + `"`:                                slotUID,
+		`"` + created.UTC().Format(time.RFC3339) + `"`: slotCreated,
 	}
 	seen := map[int]bool{}
 	t := &template{size: len(stored)}
@@ -110,8 +114,9 @@ func newTemplate(stored []byte, uid string) (*template, error) {
 	return t, nil
 }
 
-func (t *template) render(ns, name, experiment, uid string) []byte {
-	vals := [...]string{slotNamespace: ns, slotName: name, slotExperiment: experiment, slotUID: uid}
+func (t *template) render(ns, name, experiment, uid string, created time.Time) []byte {
+	vals := [...]string{slotNamespace: ns, slotName: name, slotExperiment: experiment, slotUID: uid,
+		slotCreated: created.UTC().Format(time.RFC3339)}
 	var b bytes.Buffer
 	b.Grow(t.size + 32)
 	for _, p := range t.parts {
@@ -132,6 +137,12 @@ func (b *benchEnv) loadedRun(o options, i int) (ns, name, experiment, uid string
 	return b.dataNS[i%o.namespaces], fmt.Sprintf("run-%07d", j), fmt.Sprintf("exp-%03d", j%o.experiments),
 		fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
 }
+
+// loadEpoch is when the first loaded run was created; the i-th was created i seconds
+// later, so that newest first is not key order (nor the reverse of it across namespaces).
+var loadEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func loadedCreated(i int) time.Time { return loadEpoch.Add(time.Duration(i) * time.Second) }
 
 // templates are the stored forms of one run on each side.
 type templates struct {
@@ -163,7 +174,7 @@ func (b *benchEnv) makeTemplates(ctx context.Context) (*templates, error) {
 		return nil, fmt.Errorf("reading the stored template run: %w", err)
 	}
 	t := &templates{columns: map[string]string{}}
-	if t.server, err = newTemplate(stored, string(r.UID)); err != nil {
+	if t.server, err = newTemplate(stored, string(r.UID), r.CreationTimestamp); err != nil {
 		return nil, err
 	}
 	var fieldsOf map[string]any
@@ -203,7 +214,7 @@ func (b *benchEnv) makeTemplates(ctx context.Context) (*templates, error) {
 	if err != nil || len(resp.Kvs) != 1 {
 		return nil, fmt.Errorf("reading the template CRD run from etcd: %v, %d keys", err, len(resp.Kvs))
 	}
-	if t.crd, err = newTemplate(resp.Kvs[0].Value, string(created.GetUID())); err != nil {
+	if t.crd, err = newTemplate(resp.Kvs[0].Value, string(created.GetUID()), created.GetCreationTimestamp()); err != nil {
 		return nil, err
 	}
 	klog.InfoS("Templates", "serverBytes", t.server.size, "crdBytes", t.crd.size)
@@ -273,19 +284,31 @@ func (b *benchEnv) load(ctx context.Context, o options, t *templates, from, to i
 }
 
 func (b *benchEnv) loadMySQL(ctx context.Context, o options, t *templates, from, to int) error {
+	return b.loadMySQLRuns(ctx, t, from, to, func(i int) (string, string, string, string) { return b.loadedRun(o, i) })
+}
+
+// loadMySQLRuns loads runs [from, to), named by run, into MySQL with BulkLoad.
+func (b *benchEnv) loadMySQLRuns(ctx context.Context, t *templates, from, to int, run func(i int) (ns, name, experiment, uid string)) error {
 	begin := time.Now()
 	objs := make([]mysqlstorage.BulkObject, 0, mysqlChunk)
 	for i := from; i < to; i++ {
-		ns, name, exp, uid := b.loadedRun(o, i)
+		ns, name, exp, uid := run(i)
+		created := loadedCreated(i)
+		inNamespace, inExperiment := runregistry.NewestFirst(ns, exp, created)
 		cols := make([][]byte, len(runregistry.Table.Columns))
 		for c, col := range runregistry.Table.Columns {
 			v := t.columns[col.Field]
-			if col.Field == runregistry.ExperimentNameField {
+			switch col.Field {
+			case runregistry.ExperimentNameField:
 				v = exp
+			case runregistry.NewestInNamespaceField:
+				v = inNamespace
+			case runregistry.NewestInExperimentField:
+				v = inExperiment
 			}
 			cols[c] = []byte(v)
 		}
-		objs = append(objs, mysqlstorage.BulkObject{Key: serverKey(ns, name), Value: t.server.render(ns, name, exp, uid), Columns: cols})
+		objs = append(objs, mysqlstorage.BulkObject{Key: serverKey(ns, name), Value: t.server.render(ns, name, exp, uid, created), Columns: cols})
 		if len(objs) == mysqlChunk || i == to-1 {
 			if _, err := mysqlstorage.BulkLoad(ctx, b.db, runregistry.Table, objs); err != nil {
 				return fmt.Errorf("loading runs into MySQL: %w", err)
@@ -314,7 +337,7 @@ func (b *benchEnv) loadEtcd(ctx context.Context, o options, t *templates, from, 
 				ops := make([]clientv3.Op, 0, etcdTxnOps)
 				for i := start; i < min(start+etcdTxnOps, to); i++ {
 					ns, name, exp, uid := b.loadedRun(o, i)
-					ops = append(ops, clientv3.OpPut(crdKey(ns, name), string(t.crd.render(ns, name, exp, uid))))
+					ops = append(ops, clientv3.OpPut(crdKey(ns, name), string(t.crd.render(ns, name, exp, uid, loadedCreated(i)))))
 				}
 				if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
 					errs <- fmt.Errorf("loading runs into etcd: %w", err)

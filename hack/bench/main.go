@@ -48,6 +48,8 @@ type options struct {
 	watchEvents  int
 	namespaces   int
 	experiments  int
+	// bigNamespace is how many runs the one large namespace gets, after the sizes.
+	bigNamespace int
 	outDir       string
 	imgDir       string
 	docsFile     string
@@ -72,6 +74,7 @@ func defaultOptions(quick bool) options {
 		watchEvents:  300,
 		namespaces:   100,
 		experiments:  100,
+		bigNamespace: 100_000,
 		outDir:       "docs",
 		profile:      true,
 		profileTime:  15 * time.Second,
@@ -134,6 +137,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.watchEvents, "watch-events", o.watchEvents, "creates timed from response to watch event, per target and size")
 	fs.IntVar(&o.namespaces, "namespaces", o.namespaces, "namespaces the stored runs are spread over")
 	fs.IntVar(&o.experiments, "experiments", o.experiments, "experiments per namespace the stored runs are spread over")
+	fs.IntVar(&o.bigNamespace, "big-namespace", o.bigNamespace, "runs loaded into one more namespace after the sizes, whose first page is read by name and newest first (0: none)")
 	fs.StringVar(&o.outDir, "out", o.outDir, "directory for performance.md, img/ and profiles/")
 	fs.BoolVar(&o.profile, "profile", o.profile, "capture this server's CPU and heap profiles at the largest size")
 	fs.DurationVar(&o.profileTime, "profile-time", o.profileTime, "length of each CPU profile")

@@ -130,6 +130,8 @@ func (b *benchEnv) explain(ctx context.Context, o options) (string, error) {
 	}{
 		{"page of a namespace", rawPageQuery, []any{[]byte(lo), []byte(hi), listLimit + 1}},
 		{"page of one experiment", rawFilteredQuery, []any{[]byte(lo), []byte(hi), []byte(fmt.Sprintf("exp-%03d", 42%o.experiments)), listLimit + 1}},
+		{"page of a namespace, newest first", rawNewestQuery, []any{[]byte(ns + "/"), []byte(ns + "0"), listLimit + 1}},
+		{"page of every namespace", rawPageQuery, []any{[]byte(strings.TrimSuffix(serverKey("", ""), "/")), []byte(strings.TrimSuffix(serverKey("", ""), "//") + "0"), listLimit + 1}},
 	} {
 		rows, err := b.db.QueryContext(ctx, "EXPLAIN "+q.text, q.args...)
 		if err != nil {

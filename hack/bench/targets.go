@@ -20,6 +20,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -31,6 +33,7 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	clientset "github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned/scheme"
 	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
 )
 
@@ -97,6 +100,21 @@ func (t serverTarget) list(ctx context.Context, ns, experiment string, limit int
 		return 0, "", "", err
 	}
 	return len(l.Items), l.Continue, l.ResourceVersion, nil
+}
+
+// listNewest reads one page of recentruns: ns's runs, or experiment's, newest first.
+func (t serverTarget) listNewest(ctx context.Context, ns, experiment string, limit int64, cont string) (int, string, error) {
+	opts := metav1.ListOptions{Limit: limit, Continue: cont}
+	if experiment != "" {
+		opts.FieldSelector = fields.OneTermEqualSelector(runregistry.ExperimentNameField, experiment).String()
+	}
+	l := &v1beta1.RunList{}
+	err := t.c.PipelinesV1beta1().RESTClient().Get().Namespace(ns).Resource("recentruns").
+		VersionedParams(&opts, scheme.ParameterCodec).Do(ctx).Into(l)
+	if err != nil {
+		return 0, "", err
+	}
+	return len(l.Items), l.Continue, nil
 }
 
 func (t serverTarget) watch(ctx context.Context, ns, rv string) (watch.Interface, error) {
@@ -177,6 +195,11 @@ const (
 		" WHERE r.k >= ? AND r.k < ? ORDER BY r.k LIMIT ?"
 	rawFilteredQuery = "SELECT r.k, l.value FROM runs r JOIN changelog l ON l.id = r.revision" +
 		" WHERE r.k >= ? AND r.k < ? AND r.experiment = ? ORDER BY r.k LIMIT ?"
+	// The first page of recentruns, in a namespace (newest_ns) or an experiment (newest_exp).
+	rawNewestQuery = "SELECT r.k, l.value FROM runs r JOIN changelog l ON l.id = r.revision" +
+		" WHERE r.newest_ns >= ? AND r.newest_ns < ? ORDER BY r.newest_ns, r.k LIMIT ?"
+	rawNewestExperimentQuery = "SELECT r.k, l.value FROM runs r JOIN changelog l ON l.id = r.revision" +
+		" WHERE r.newest_exp >= ? AND r.newest_exp < ? ORDER BY r.newest_exp, r.k LIMIT ?"
 )
 
 // rawTarget is bare SQL with the engine's driver on the engine's database.
@@ -201,21 +224,37 @@ func (t rawTarget) setup(ctx context.Context) error {
 func (t rawTarget) create(ctx context.Context, ns, name, experiment string) error {
 	key := serverKey(ns, name)
 	_, err := t.db.ExecContext(ctx, "INSERT INTO "+rawTable+" (k, experiment, value) VALUES (?, ?, ?)",
-		[]byte(key), []byte(experiment), t.template.render(ns, name, experiment, string(uuid.NewUUID())))
+		[]byte(key), []byte(experiment), t.template.render(ns, name, experiment, string(uuid.NewUUID()), time.Now()))
 	return err
 }
 
-// list reads limit+1 rows, as the engine does to know whether there are more.
+// list reads limit+1 rows, as the engine does to know whether there are more: of ns, or
+// of every namespace when ns is empty.
 func (t rawTarget) list(ctx context.Context, ns, experiment string, limit int64) (int, error) {
 	lo := serverKey(ns, "")
 	hi := lo[:len(lo)-1] + "0" // the end of the prefix "…/<ns>/"
-	var rows *sql.Rows
-	var err error
-	if experiment == "" {
-		rows, err = t.db.QueryContext(ctx, rawPageQuery, []byte(lo), []byte(hi), limit+1)
-	} else {
-		rows, err = t.db.QueryContext(ctx, rawFilteredQuery, []byte(lo), []byte(hi), []byte(experiment), limit+1)
+	if ns == "" {
+		lo = strings.TrimSuffix(lo, "/")
+		hi = lo[:len(lo)-1] + "0"
 	}
+	if experiment == "" {
+		return t.read(ctx, rawPageQuery, []byte(lo), []byte(hi), limit+1)
+	}
+	return t.read(ctx, rawFilteredQuery, []byte(lo), []byte(hi), []byte(experiment), limit+1)
+}
+
+// listNewest reads what the first page of recentruns reads: limit+1 rows of ns's or
+// experiment's newest-first index.
+func (t rawTarget) listNewest(ctx context.Context, ns, experiment string, limit int64) (int, error) {
+	if experiment == "" {
+		return t.read(ctx, rawNewestQuery, []byte(ns+"/"), []byte(ns+"0"), limit+1)
+	}
+	return t.read(ctx, rawNewestExperimentQuery, []byte(ns+"/"+experiment+"/"), []byte(ns+"/"+experiment+"0"), limit+1)
+}
+
+// read runs a page query and counts its rows, at most limit+1 of which it was asked for.
+func (t rawTarget) read(ctx context.Context, query string, args ...any) (int, error) {
+	rows, err := t.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -231,7 +270,7 @@ func (t rawTarget) list(ctx context.Context, ns, experiment string, limit int64)
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	return min(n, int(limit)), nil
+	return min(n, int(args[len(args)-1].(int64))-1), nil
 }
 
 // serverKey is this server's storage key of a run (name empty: the namespace's prefix).

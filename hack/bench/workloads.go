@@ -165,6 +165,8 @@ func (b *benchEnv) apiTargets() []apiTarget {
 const (
 	wlPage     = "list a 100-run page of a namespace"
 	wlFiltered = "list a 100-run page of one experiment"
+	wlNewest   = "list a 100-run page of a namespace, newest first (recentruns)"
+	wlAllNS    = "list a 100-run page of every namespace"
 	wlWatch    = "watch: create's response to event"
 	wlWatchReq = "watch: create's request to event"
 	listLimit  = 100
@@ -205,7 +207,118 @@ func (b *benchEnv) lists(ctx context.Context, o options, stored int, raw rawTarg
 		}
 		all = append(all, res...)
 	}
-	return all, nil
+	// Every namespace's first page: what `kubectl get runs -A` and every informer's first
+	// list send. Its cost must not grow with the stored runs.
+	var cs []contender
+	for _, t := range b.apiTargets() {
+		cs = append(cs, contender{t.name(), func(ctx context.Context, _ int) error {
+			n, _, _, err := t.list(ctx, "", "", listLimit, "")
+			if err == nil && n != listLimit {
+				err = fmt.Errorf("listed %d runs, want %d", n, listLimit)
+			}
+			return err
+		}})
+	}
+	cs = append(cs, contender{raw.name(), func(ctx context.Context, _ int) error {
+		n, err := raw.list(ctx, "", "", listLimit)
+		if err == nil && n != listLimit {
+			err = fmt.Errorf("read %d rows, want %d", n, listLimit)
+		}
+		return err
+	}})
+	res, err := alternate(ctx, wlAllNS, stored, o.listRequests, 1, o.rounds, cs)
+	if err != nil {
+		return nil, err
+	}
+	all = append(all, res...)
+	newest, err := b.newestFirst(ctx, o, wlNewest, stored, ns, "", min(listLimit, perNS), raw)
+	if err != nil {
+		return nil, err
+	}
+	return append(all, newest...), nil
+}
+
+// newestFirst reads the first page of recentruns in ns (of experiment, if not empty) on
+// this server, beside the same index read with bare SQL. The CRD has no such list.
+func (b *benchEnv) newestFirst(ctx context.Context, o options, workload string, stored int, ns, experiment string, want int, raw rawTarget) ([]result, error) {
+	server := serverTarget{b.runs}
+	return alternate(ctx, workload, stored, o.listRequests, 1, o.rounds, []contender{
+		{server.name(), func(ctx context.Context, _ int) error {
+			n, _, err := server.listNewest(ctx, ns, experiment, listLimit, "")
+			if err == nil && n != want {
+				err = fmt.Errorf("listed %d runs newest first, want %d", n, want)
+			}
+			return err
+		}},
+		{raw.name(), func(ctx context.Context, _ int) error {
+			n, err := raw.listNewest(ctx, ns, experiment, listLimit)
+			if err == nil && n != want {
+				err = fmt.Errorf("read %d rows newest first, want %d", n, want)
+			}
+			return err
+		}},
+	})
+}
+
+// Workloads of the one large namespace.
+const (
+	wlBigPage         = "one namespace of the large size: 100-run page by name (runs)"
+	wlBigNewest       = "one namespace of the large size: 100-run page newest first (recentruns)"
+	wlBigNewestFilter = "one namespace of the large size: 100-run page of one experiment, newest first"
+	bigNS             = "bench-big"
+)
+
+// loadBigNamespace loads o.bigNamespace runs into one namespace of this server only (its runs
+// are loaded with the same creation times as the others, newest last) and reads its
+// first page by key, as today's runs list does, and newest first, on this server and with
+// bare SQL. stored is how many runs were stored before.
+func (b *benchEnv) loadBigNamespace(ctx context.Context, o options, t *templates, stored int, raw rawTarget) ([]result, error) {
+	if err := b.env.ControlPlane().EnsureNamespace(ctx, bigNS); err != nil {
+		return nil, err
+	}
+	n := o.bigNamespace
+	run := func(i int) (string, string, string, string) {
+		return bigNS, fmt.Sprintf("run-%07d", i), fmt.Sprintf("exp-%03d", i%o.experiments), fmt.Sprintf("00000000-0000-4000-9000-%012d", i)
+	}
+	begin := time.Now()
+	if err := b.loadMySQLRuns(ctx, t, 0, n, run); err != nil {
+		return nil, err
+	}
+	server := serverTarget{b.runs}
+	if err := waitCount(ctx, server, bigNS, n); err != nil {
+		return nil, err
+	}
+	klog.InfoS("Loaded one large namespace", "runs", n, "elapsed", time.Since(begin).Round(time.Millisecond))
+	total := stored + n
+	page, err := alternate(ctx, wlBigPage, total, o.listRequests, 1, o.rounds, []contender{
+		{server.name(), func(ctx context.Context, _ int) error {
+			got, _, _, err := server.list(ctx, bigNS, "", listLimit, "")
+			if err == nil && got != listLimit {
+				err = fmt.Errorf("listed %d runs, want %d", got, listLimit)
+			}
+			return err
+		}},
+		{raw.name(), func(ctx context.Context, _ int) error {
+			got, err := raw.list(ctx, bigNS, "", listLimit)
+			if err == nil && got != listLimit {
+				err = fmt.Errorf("read %d rows, want %d", got, listLimit)
+			}
+			return err
+		}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	newest, err := b.newestFirst(ctx, o, wlBigNewest, total, bigNS, "", listLimit, raw)
+	if err != nil {
+		return nil, err
+	}
+	filtered, err := b.newestFirst(ctx, o, wlBigNewestFilter, total, bigNS, fmt.Sprintf("exp-%03d", 42%o.experiments),
+		min(listLimit, n/o.experiments), raw)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(page, newest...), filtered...), nil
 }
 
 // watchLatency creates runs one at a time in crudNamespace while a watch on it is open,
