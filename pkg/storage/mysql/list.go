@@ -402,7 +402,7 @@ func (it *rangeIterator) count(ctx context.Context, lo string) (int64, bool, err
 // empty, with a continue token after the last row read, as the API allows ("setting a
 // limit may return fewer than the requested amount of items (up to zero items)").
 func pageScanBudget(limit int64) int {
-	return int(min(limit, maxBatch)) + 1000
+	return int(min(limit, 1<<40)) + 1000
 }
 
 // statePage reads a page of the values the keys in [lo, hi) had at rev, in key order,
