@@ -178,6 +178,14 @@ func nextValueStatement(t Table, c Column) statement {
 		"SELECT " + c.Name + " FROM " + t.Name + " WHERE " + c.Name + " > ? ORDER BY " + c.Name + " LIMIT 1"}
 }
 
+// rangeStatement reads, from the (c, k) index, the keys of a prefix whose c lies in a
+// range: arguments from, to, the prefix's first and past-last key, and a limit.
+func rangeStatement(t Table, c Column) statement {
+	return statement{t.Name + "_range_" + c.Name,
+		"SELECT k FROM " + t.Name + " WHERE " + c.Name + " >= ? AND " + c.Name + " < ? AND k >= ? AND k < ? ORDER BY " +
+			c.Name + ", k LIMIT ?"}
+}
+
 // insertColumns are a resource row's columns in the order the insert statements name them.
 func insertColumns(t Table) []string {
 	cols := []string{"k", "revision", "expires_at"}

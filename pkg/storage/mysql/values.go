@@ -50,3 +50,38 @@ func (s *store) IndexedValues(ctx context.Context, field, after string, limit in
 	}
 	return values, nil
 }
+
+// IndexedRange returns up to limit keys of this resource, relative to its prefix
+// ("namespace/name"), whose indexed field holds a value in [from, to), in the order of
+// the field's (column, key) index. It reads that index alone, one range of it, so a call
+// costs in proportion to limit, however many rows lie outside the range. What it returns
+// is a hint read outside any snapshot: a caller acting on a key reads the object again.
+// The leader's retention finds the runs due for archiving or deletion this way.
+func (s *store) IndexedRange(ctx context.Context, field, from, to string, limit int) ([]string, error) {
+	c, ok := s.indexed[field]
+	if !ok {
+		return nil, fmt.Errorf("field %s of %s is not indexed", field, s.table.Name)
+	}
+	if limit <= 0 || from >= to {
+		return nil, nil
+	}
+	prefix, err := s.prepareKey(s.resourcePrefix, true)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.b.d.query(ctx, nil, rangeStatement(s.table, c),
+		[]byte(from), []byte(to), []byte(prefix), []byte(prefixEnd(prefix)), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var keys []string
+	for rows.Next() {
+		var k []byte
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		keys = append(keys, string(k[len(prefix):]))
+	}
+	return keys, rows.Err()
+}

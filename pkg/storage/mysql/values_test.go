@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -92,4 +93,87 @@ func TestIndexedValues(t *testing.T) {
 	if n > 3*int64(len(want)) {
 		t.Errorf("read %d index entries for %d values of 140 rows", n, len(want))
 	}
+}
+
+// TestIndexedRange: the keys whose indexed value lies in a range, in (value, key) order,
+// at most limit of them, read from one range of the field's index: MariaDB's plan names
+// the index and neither a scan of the table nor a sort.
+func TestIndexedRange(t *testing.T) {
+	ctx, s := testSetup(t)
+	for i := range 300 {
+		pod := &example.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p%03d", i), Namespace: "ns"},
+			Spec: example.PodSpec{NodeName: fmt.Sprintf("t-%03d", 299-i)}}
+		if i%3 == 0 {
+			pod.Spec.NodeName = ""
+		}
+		if err := s.Create(ctx, "/pods/ns/"+pod.Name, pod, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// t-100 .. t-119 are the pods 199 .. 180; those divisible by 3 have no value.
+	var want []string
+	for i := 199; i >= 180; i-- {
+		if i%3 != 0 {
+			want = append(want, fmt.Sprintf("ns/p%03d", i))
+		}
+	}
+	for _, limit := range []int{5, 100} {
+		got, err := s.IndexedRange(ctx, "spec.nodeName", "t-100", "t-120", limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := want[:min(limit, len(want))]; !slices.Equal(got, w) {
+			t.Errorf("limit %d: keys %v, want %v", limit, got, w)
+		}
+	}
+	if got, err := s.IndexedRange(ctx, "spec.nodeName", "t-120", "t-100", 10); err != nil || len(got) != 0 {
+		t.Errorf("an empty range: %v, %v", got, err)
+	}
+	if _, err := s.IndexedRange(ctx, "metadata.name", "a", "b", 3); err == nil {
+		t.Error("a range of a field with no column: no error")
+	}
+
+	// The plan: a range of the (node_name, k) index, no filesort.
+	stmt := rangeStatement(podsTable, podsTable.Columns[0])
+	prefix := "/pods/"
+	rows, err := s.b.d.db.QueryContext(ctx, "EXPLAIN "+stmt.text, "t-100", "t-120", prefix, prefixEnd(prefix), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := explainRows(t, rows)
+	t.Logf("EXPLAIN %s\n%v", stmt.text, plan)
+	if len(plan) != 1 || plan[0]["key"] != "pods_node_name" || plan[0]["type"] != "range" ||
+		strings.Contains(plan[0]["Extra"], "filesort") {
+		t.Errorf("the range is not read from the index alone: %v", plan)
+	}
+}
+
+// explainRows reads an EXPLAIN's rows as maps from column to value.
+func explainRows(t *testing.T, rows *sql.Rows) []map[string]string {
+	t.Helper()
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan []map[string]string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		row := map[string]string{}
+		for i, c := range cols {
+			row[c] = vals[i].String
+		}
+		plan = append(plan, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }
