@@ -27,8 +27,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/validation"
+	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
 )
 
 // Argo's workflow and node phases.
@@ -48,19 +50,15 @@ const MaxSteps = 200
 // (DAG, Steps, StepGroup, TaskGroup, Retry) group them.
 var stepNodeTypes = sets.New("Pod", "Container", "Suspend", "Skipped", "HTTP", "Plugin")
 
-// finishedPhases are the phases a run does not leave (but for a retry).
-var finishedPhases = sets.New(v1beta1.RunPhaseSucceeded, v1beta1.RunPhaseFailed, v1beta1.RunPhaseError,
-	v1beta1.RunPhaseSkipped, v1beta1.RunPhaseCanceled)
-
-// Finished says whether a run in phase p has ended.
-func Finished(p v1beta1.RunPhase) bool { return finishedPhases.Has(p) }
+// Finished says whether a run in phase p has ended (runregistry.FinishedPhases).
+func Finished(p v1beta1.RunPhase) bool { return runregistry.FinishedPhases.Has(pipelines.RunPhase(p)) }
 
 // UnfinishedSelector is a field selector of the runs that have not ended. The
 // controllers cache only those, so that the leader's memory follows the runs in flight
 // rather than every run stored; a run that ends leaves the cache as a deletion.
 var UnfinishedSelector = func() string {
 	var terms []string
-	for _, p := range sets.List(finishedPhases) {
+	for _, p := range sets.List(runregistry.FinishedPhases) {
 		terms = append(terms, "status.phase!="+string(p))
 	}
 	return strings.Join(terms, ",")

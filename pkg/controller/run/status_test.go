@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
 )
 
 func TestRunPhase(t *testing.T) {
@@ -209,7 +210,7 @@ func TestUnfinishedSelector(t *testing.T) {
 			t.Errorf("%q does not match %q", p, UnfinishedSelector)
 		}
 	}
-	for p := range finishedPhases {
+	for p := range runregistry.FinishedPhases {
 		if sel.Matches(fields.Set{"status.phase": string(p)}) {
 			t.Errorf("finished phase %q matches %q", p, UnfinishedSelector)
 		}

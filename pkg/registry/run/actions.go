@@ -19,6 +19,7 @@ package run
 import (
 	"context"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -65,8 +66,8 @@ type actions struct {
 }
 
 func (a *actions) archive(ctx context.Context, name string) (runtime.Object, error) {
-	return a.change(ctx, name, func(_ context.Context, r *pipelines.Run) error {
-		r.Status.StorageState = pipelines.StorageStateArchived
+	return a.change(ctx, name, func(ctx context.Context, r *pipelines.Run) error {
+		Archive(r, time.Now(), "ArchiveRequested", requestedBy(ctx, "archived"))
 		return nil
 	})
 }
@@ -83,7 +84,7 @@ func (a *actions) unarchive(ctx context.Context, name string) (runtime.Object, e
 			return apierrors.NewConflict(pipelines.Resource("runs"), name,
 				fmt.Errorf("its experiment %q is archived: unarchive the experiment first", r.Spec.ExperimentName))
 		}
-		r.Status.StorageState = pipelines.StorageStateAvailable
+		unarchiveRun(r, time.Now(), requestedBy(ctx, "unarchived"))
 		return nil
 	})
 }
@@ -126,12 +127,17 @@ func (a *actions) change(ctx context.Context, name string, change func(context.C
 
 // setCondition records a request, and who made it, for the executor.
 func setCondition(ctx context.Context, r *pipelines.Run, typ, reason, msg string) {
+	meta.SetStatusCondition(&r.Status.Conditions, metav1.Condition{
+		Type: typ, Status: metav1.ConditionTrue, Reason: reason, Message: requestedBy(ctx, msg), ObservedGeneration: r.Generation,
+	})
+}
+
+// requestedBy adds who made the request to msg.
+func requestedBy(ctx context.Context, msg string) string {
 	if u, ok := genericapirequest.UserFrom(ctx); ok {
 		msg += " by " + u.GetName()
 	}
-	meta.SetStatusCondition(&r.Status.Conditions, metav1.Condition{
-		Type: typ, Status: metav1.ConditionTrue, Reason: reason, Message: msg, ObservedGeneration: r.Generation,
-	})
+	return msg
 }
 
 // ArchiveAll archives the runs of an experiment, for experiments/archive.
@@ -145,7 +151,8 @@ func (r *REST) ArchiveAll(ctx context.Context, statusStore rest.Updater, experim
 	}
 	for _, run := range list.(*pipelines.RunList).Items {
 		_, err := action.Update(ctx, statusStore, run.Name, func(obj runtime.Object) error {
-			obj.(*pipelines.Run).Status.StorageState = pipelines.StorageStateArchived
+			Archive(obj.(*pipelines.Run), time.Now(), "ExperimentArchived",
+				requestedBy(ctx, fmt.Sprintf("archived with its experiment %s", experiment)))
 			return nil
 		})
 		if err != nil && !apierrors.IsNotFound(err) {

@@ -65,6 +65,8 @@ var Table = mysqlstorage.Table{
 		{Field: JobUIDField, Name: "owner_job", Size: owner.UIDSize},
 		{Field: NewestInNamespaceField, Name: "newest_ns", Size: 63 + 1 + newestSize},
 		{Field: NewestInExperimentField, Name: "newest_exp", Size: 63 + 1 + 253 + 1 + newestSize},
+		{Field: AvailableSinceField, Name: "available_since", Size: retentionColumnSize},
+		{Field: ArchivedSinceField, Name: "archived_since", Size: retentionColumnSize},
 	},
 }
 
@@ -156,6 +158,7 @@ func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	fs[ExperimentUIDField] = owner.UID(r, "Experiment")
 	fs[JobUIDField] = owner.UID(r, "Job")
 	fs[NewestInNamespaceField], fs[NewestInExperimentField] = NewestFirst(r.Namespace, r.Spec.ExperimentName, r.CreationTimestamp.Time)
+	fs[AvailableSinceField], fs[ArchivedSinceField] = retentionFields(r)
 	return r.Labels, fs, nil
 }
 
