@@ -29,9 +29,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
+	"k8s.io/apiserver/pkg/registry/rest"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
+	restclient "k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/actionauthz"
@@ -40,6 +42,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/retention"
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
 )
 
@@ -67,6 +70,9 @@ type ExtraConfig struct {
 	StoragePrefix string
 	// Controllers configures the run executor and the job scheduler; nil runs neither.
 	Controllers *controller.Config
+	// Retention is the runs' retention policy the controllers' leader applies, its
+	// storage and clients filled in by New; nil applies none.
+	Retention *retention.Config
 	// Registry holds the cluster-wide rules the resources enforce.
 	Registry registry.Options
 }
@@ -81,7 +87,7 @@ type completedConfig struct {
 	GenericConfig genericapiserver.CompletedConfig
 	ExtraConfig   *ExtraConfig
 	// ClientConfig reaches kube-apiserver as this server (--kubeconfig).
-	ClientConfig *rest.Config
+	ClientConfig *restclient.Config
 }
 
 // CompletedConfig can only be made by Complete, so New always sees defaults filled in.
@@ -158,6 +164,12 @@ func (c CompletedConfig) New(ctx context.Context) (*Server, error) {
 	if c.ExtraConfig.Controllers != nil {
 		cfg := *c.ExtraConfig.Controllers
 		cfg.Sweep = collector.Sweep
+		if c.ExtraConfig.Retention != nil {
+			if cfg.Retain, err = newRetention(*c.ExtraConfig.Retention, storage, kube, c.ClientConfig); err != nil {
+				_ = backend.Close()
+				return nil, err
+			}
+		}
 		if err := addControllers(genericServer, cfg, c.ClientConfig); err != nil {
 			_ = backend.Close()
 			return nil, err
@@ -166,6 +178,27 @@ func (c CompletedConfig) New(ctx context.Context) (*Server, error) {
 	klog.InfoS("Serving API group", "group", pipelines.GroupName, "version", v1beta1.SchemeGroupVersion.Version,
 		"resources", len(storage))
 	return s, nil
+}
+
+// newRetention completes cfg with the runs' storage and clients of kube-apiserver (the
+// namespaces' policies, the runs' workflows) and returns one batch of it.
+func newRetention(cfg retention.Config, storage map[string]rest.Storage, kube kubernetes.Interface, kubeConfig *restclient.Config) (func(context.Context) error, error) {
+	if err := registry.RunRetention(storage, &cfg); err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(kubeConfig)
+	if err != nil {
+		return nil, fmt.Errorf("a client for the runs' workflows: %w", err)
+	}
+	cfg.Namespaces, cfg.Kube = kube.CoreV1().Namespaces(), dyn
+	r, err := retention.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		_, err := r.Run(ctx)
+		return err
+	}, nil
 }
 
 // storageCodec stores objects as JSON at v1beta1.

@@ -75,6 +75,11 @@ type Config struct {
 	Sweep func(ctx context.Context) error
 	// SweepInterval is the time between sweeps. Default: a minute.
 	SweepInterval time.Duration
+	// Retain applies the runs' retention policies, one bounded batch a call (see
+	// package registry/retention); the leader calls it every RetentionInterval. Nil: none.
+	Retain func(ctx context.Context) error
+	// RetentionInterval is the time between batches of retention. Default: a minute.
+	RetentionInterval time.Duration
 	// DefaultServiceAccount is the account the pods of runs that name none run as.
 	DefaultServiceAccount string
 	// WorkflowPolicy is checked again on each workflow before it is created: the
@@ -108,6 +113,9 @@ func New(cfg Config) (*Controllers, error) {
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Minute
+	}
+	if cfg.RetentionInterval <= 0 {
+		cfg.RetentionInterval = time.Minute
 	}
 	cfg.RunWorkers = max(cfg.RunWorkers, 1)
 	cfg.JobWorkers = max(cfg.JobWorkers, 1)
@@ -272,6 +280,15 @@ func (c *Controllers) lead(ctx context.Context) {
 					logger.Error(err, "Sweeping unfinished cascades of deletes; will retry", "interval", c.cfg.SweepInterval)
 				}
 			}, c.cfg.SweepInterval)
+		})
+	}
+	if c.cfg.Retain != nil {
+		wg.Go(func() {
+			wait.UntilWithContext(ctx, func(ctx context.Context) {
+				if err := c.cfg.Retain(ctx); err != nil && ctx.Err() == nil {
+					logger.Error(err, "Applying the runs' retention policies; will retry", "interval", c.cfg.RetentionInterval)
+				}
+			}, c.cfg.RetentionInterval)
 		})
 	}
 	wg.Wait()

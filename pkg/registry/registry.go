@@ -20,6 +20,7 @@ package registry
 
 import (
 	"context"
+	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
@@ -33,6 +34,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/job"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipeline"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipelineversion"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/retention"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow/policy"
@@ -129,4 +131,21 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz 
 func indexed(s *genericregistry.Store) cascade.IndexedValues {
 	v, _ := s.Storage.Storage.(cascade.IndexedValues)
 	return v
+}
+
+// RunRetention fills in what retention needs from the storage NewStorage returned: the
+// runs, their status and their index. It fails on a storage other than MySQL's, which
+// has no index to find the runs due.
+func RunRetention(storage map[string]rest.Storage, cfg *retention.Config) error {
+	runs, ok := storage["runs"].(*run.REST)
+	status, ok2 := storage["runs/status"].(rest.Updater)
+	if !ok || !ok2 {
+		return fmt.Errorf("retention needs the runs' storage")
+	}
+	index, ok := runs.Store.Storage.Storage.(retention.Index)
+	if !ok {
+		return fmt.Errorf("retention needs the runs' storage to read a range of an index (MySQL's)")
+	}
+	cfg.Runs, cfg.Status, cfg.Index = runs, status, index
+	return nil
 }

@@ -59,6 +59,7 @@ type Options struct {
 	ServerRun   *genericoptions.ServerRunOptions
 	MySQL       *options.MySQLOptions
 	Controllers *options.ControllersOptions
+	Retention   *options.RetentionOptions
 	RunPolicy   *options.RunPolicyOptions
 	Logs        *logs.Options
 	// APIAudiences are the audiences of the bearer tokens accepted from direct callers.
@@ -72,6 +73,7 @@ func NewOptions() *Options {
 		ServerRun:          genericoptions.NewServerRunOptions(),
 		MySQL:              options.NewMySQLOptions(),
 		Controllers:        options.NewControllersOptions(),
+		Retention:          options.NewRetentionOptions(),
 		RunPolicy:          options.NewRunPolicyOptions(),
 		Logs:               logs.NewOptions(),
 		APIAudiences:       []string{DefaultAPIAudience},
@@ -100,6 +102,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	r.Traces.AddFlags(fss.FlagSet("traces"))
 	o.MySQL.AddFlags(fss.FlagSet("mysql"))
 	o.Controllers.AddFlags(fss.FlagSet("controllers"))
+	o.Retention.AddFlags(fss.FlagSet("retention"))
 	o.RunPolicy.AddFlags(fss.FlagSet("run policy"))
 	logsapi.AddFlags(o.Logs, fss.FlagSet("logs"))
 	utilfeature.DefaultMutableFeatureGate.AddFlag(fss.FlagSet("feature gates"))
@@ -120,6 +123,7 @@ func (o *Options) Validate() error {
 	errs = append(errs, o.ServerRun.Validate()...)
 	errs = append(errs, o.MySQL.Validate()...)
 	errs = append(errs, o.Controllers.Validate()...)
+	errs = append(errs, o.Retention.Validate()...)
 	errs = append(errs, o.RunPolicy.Validate()...)
 	if len(o.APIAudiences) == 0 {
 		errs = append(errs, fmt.Errorf("--api-audiences must name at least one audience, or tokens minted for kube-apiserver would be accepted"))
@@ -170,6 +174,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			Storage:       storage,
 			StoragePrefix: o.MySQL.Prefix,
 			Controllers:   controllers,
+			Retention:     o.Retention.ApplyTo(controllers),
 			Registry:      registry.Options{WorkflowPolicy: o.RunPolicy.Workflow},
 		},
 	}, nil

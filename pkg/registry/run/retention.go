@@ -60,8 +60,8 @@ func RetentionKey(namespace string, t time.Time) string {
 	return namespace + "/" + t.UTC().Format(time.RFC3339)
 }
 
-// retentionFields returns the values of AvailableSinceField and ArchivedSinceField.
-func retentionFields(r *pipelines.Run) (availableSince, archivedSince string) {
+// RetentionFields returns the values of AvailableSinceField and ArchivedSinceField.
+func RetentionFields(r *pipelines.Run) (availableSince, archivedSince string) {
 	if !Finished(r) {
 		return "", ""
 	}

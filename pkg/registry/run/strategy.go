@@ -158,7 +158,7 @@ func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	fs[ExperimentUIDField] = owner.UID(r, "Experiment")
 	fs[JobUIDField] = owner.UID(r, "Job")
 	fs[NewestInNamespaceField], fs[NewestInExperimentField] = NewestFirst(r.Namespace, r.Spec.ExperimentName, r.CreationTimestamp.Time)
-	fs[AvailableSinceField], fs[ArchivedSinceField] = retentionFields(r)
+	fs[AvailableSinceField], fs[ArchivedSinceField] = RetentionFields(r)
 	return r.Labels, fs, nil
 }
 
