@@ -85,3 +85,15 @@ func (s *store) IndexedRange(ctx context.Context, field, from, to string, limit 
 	}
 	return keys, rows.Err()
 }
+
+// IndexedRangeQuery is the SQL text IndexedRange runs on t for field, for EXPLAIN in
+// tests and benchmarks. Its arguments: from, to, the prefix's first and past-last key,
+// limit.
+func IndexedRangeQuery(t Table, field string) (string, error) {
+	for _, c := range t.Columns {
+		if c.Field == field {
+			return rangeStatement(t, c).text, nil
+		}
+	}
+	return "", fmt.Errorf("field %s of %s is not indexed", field, t.Name)
+}
