@@ -85,6 +85,9 @@ type Retainer struct {
 	// next is the namespace the next batch starts from, so that one namespace's backlog
 	// delays the others by a batch at most.
 	next string
+	// refused are the namespaces whose annotations were refused, with the error, so
+	// that each is logged once, not every batch.
+	refused map[string]string
 }
 
 // New checks cfg.
@@ -102,7 +105,7 @@ func New(cfg Config) (*Retainer, error) {
 		cfg.Clock = clock.RealClock{}
 	}
 	registerMetrics()
-	return &Retainer{cfg: cfg}, nil
+	return &Retainer{cfg: cfg, refused: map[string]string{}}, nil
 }
 
 // errNotDue: the run changed since the index was read and is not due any more.
@@ -168,6 +171,7 @@ type namespacePolicy struct {
 // does nothing are left out.
 func (r *Retainer) policies(ctx context.Context) ([]namespacePolicy, error) {
 	var out []namespacePolicy
+	refused := map[string]string{}
 	opts := metav1.ListOptions{Limit: 500}
 	for {
 		list, err := r.cfg.Namespaces.List(ctx, opts)
@@ -177,8 +181,11 @@ func (r *Retainer) policies(ctx context.Context) ([]namespacePolicy, error) {
 		for _, ns := range list.Items {
 			p, err := PolicyFor(r.cfg.Default, ns.Annotations)
 			if err != nil {
-				klog.FromContext(ctx).Error(err, "Ignoring a namespace's retention annotations, using the cluster's policy",
-					"namespace", ns.Name)
+				refused[ns.Name] = err.Error()
+				if r.refused[ns.Name] != err.Error() {
+					klog.FromContext(ctx).Error(err, "Ignoring a namespace's retention annotations, using the cluster's policy",
+						"namespace", ns.Name)
+				}
 			}
 			if p.ArchiveAfter > 0 || p.DeleteAfter > 0 {
 				out = append(out, namespacePolicy{ns.Name, p})
@@ -189,6 +196,7 @@ func (r *Retainer) policies(ctx context.Context) ([]namespacePolicy, error) {
 		}
 		opts.Continue = list.Continue
 	}
+	r.refused = refused
 	slices.SortFunc(out, func(a, b namespacePolicy) int { return strings.Compare(a.name, b.name) })
 	return out, nil
 }

@@ -294,6 +294,7 @@ func (e *env) createWorkflow(t *testing.T, r *pipelines.Run) {
 	wf.SetKind("Workflow")
 	wf.SetName(r.Status.WorkflowName)
 	wf.SetLabels(map[string]string{"pipelines.kubeflow.org/run": r.Name})
+	wf.Object["spec"] = map[string]any{"entrypoint": "main"}
 	wf.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "pipelines.kubeflow.org/v1beta1", Kind: "Run",
 		Name: r.Name, UID: owner, Controller: ptrTo(true)}})
 	created, err := e.kube.Resource(workflow.Resource).Namespace(r.Namespace).Create(ctx, wf, metav1.CreateOptions{})
@@ -451,7 +452,7 @@ func TestRetention(t *testing.T) {
 				_, err := e.kube.Resource(workflow.Resource).Namespace(ns).Get(t.Context(), name, metav1.GetOptions{})
 				_, podErr := e.cp.Client().CoreV1().Pods(ns).Get(t.Context(), name+"-step", metav1.GetOptions{})
 				runGone := expected(ns, kindOf(i)) == "gone"
-				wantGone := runGone && i != 107 // run-0507's workflow is another run's
+				wantGone := runGone && i != 507 // run-0507's workflow is another run's
 				if gone := apierrors.IsNotFound(err); gone != wantGone {
 					t.Errorf("workflow %s/%s gone: %v (%v), want %v", ns, name, gone, err, wantGone)
 				}
