@@ -73,6 +73,8 @@ const (
 
 	// sweepInterval is how often the leader finishes what deletes left undone.
 	sweepInterval = 2 * time.Second
+	// retentionInterval is the time between the leader's batches of retention.
+	retentionInterval = time.Second
 )
 
 // Argo's names, as its controller writes them.
@@ -132,6 +134,8 @@ func start(crds ...string) error {
 			"--leader-elect-retry-period=" + retryPeriod.String(),
 			"--request-timeout=" + requestTimeout.String(),
 			"--cascade-sweep-interval=" + sweepInterval.String(),
+			// Retention is off for the cluster; a test's namespace turns it on.
+			"--retention-interval=" + retentionInterval.String(),
 		},
 	})
 	if err != nil {
