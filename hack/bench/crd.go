@@ -27,11 +27,14 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/klog/v2"
 	"k8s.io/kube-openapi/pkg/common"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/openapi"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/controlplane"
 )
 
 // The CRD twin of Run: same schema, same version, another group.
@@ -144,7 +147,10 @@ func inline(defs map[string]common.OpenAPIDefinition, v any, depth int) (any, er
 
 // installCRD creates the CRD (status subresource, as Run has) and waits until it is
 // Established and served.
-func (b *benchEnv) installCRD(ctx context.Context) error {
+func (b *benchEnv) installCRD(ctx context.Context) error { return installCRD(ctx, b.dyn) }
+
+// installCRD installs the CRD through dyn and waits until it serves crudNamespace.
+func installCRD(ctx context.Context, dyn dynamic.Interface) error {
 	s, err := runSchema()
 	if err != nil {
 		return err
@@ -164,12 +170,12 @@ func (b *benchEnv) installCRD(ctx context.Context) error {
 			}},
 		},
 	}}
-	_, err = b.dyn.Resource(crdCRD).Create(ctx, crd, metav1.CreateOptions{FieldManager: fieldManager})
+	_, err = dyn.Resource(crdCRD).Create(ctx, crd, metav1.CreateOptions{FieldManager: fieldManager})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating the CRD: %w", err)
 	}
 	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		got, err := b.dyn.Resource(crdCRD).Get(ctx, crdResource+"."+crdGroup, metav1.GetOptions{})
+		got, err := dyn.Resource(crdCRD).Get(ctx, crdResource+"."+crdGroup, metav1.GetOptions{})
 		if err != nil {
 			return false, nil
 		}
@@ -184,7 +190,38 @@ func (b *benchEnv) installCRD(ctx context.Context) error {
 		if !established {
 			return false, nil
 		}
-		_, err = b.dyn.Resource(crdGVR).Namespace(crudNamespace).List(ctx, metav1.ListOptions{Limit: 1})
+		_, err = dyn.Resource(crdGVR).Namespace(crudNamespace).List(ctx, metav1.ListOptions{Limit: 1})
 		return err == nil, nil
 	})
+}
+
+// startNoFsyncCRD starts a second etcd and kube-apiserver, etcd with --unsafe-no-fsync
+// (as test/controlplane runs it for tests), and installs the CRD there, for the CRUD
+// workloads' reference column: what the CRD would do on an etcd that does not make its
+// writes durable. stop stops them; they hold no loaded runs and are stopped before any
+// memory is measured.
+func (b *benchEnv) startNoFsyncCRD(ctx context.Context) (target apiTarget, stop func(), err error) {
+	cp, err := controlplane.Start(ctx, controlplane.Config{BinDir: b.env.ControlPlane().BinDir()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting etcd without fsync and its kube-apiserver: %w", err)
+	}
+	stop = func() {
+		if err := cp.Stop(); err != nil {
+			klog.ErrorS(err, "Stopping the control plane of etcd without fsync")
+		}
+	}
+	cfg := cp.AdminRESTConfig()
+	cfg.QPS, cfg.Burst = -1, 0
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err == nil {
+		err = cp.EnsureNamespace(ctx, crudNamespace)
+	}
+	if err == nil {
+		err = installCRD(ctx, dyn)
+	}
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return crdTarget{c: dyn, label: targetCRDNoFsync}, stop, nil
 }

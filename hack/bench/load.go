@@ -147,8 +147,11 @@ func loadedCreated(i int) time.Time { return loadEpoch.Add(time.Duration(i) * ti
 // templates are the stored forms of one run on each side.
 type templates struct {
 	server, crd *template
-	// columns are the server's indexed column values other than the experiment.
+	// columns are the server's indexed column values other than the experiment and the
+	// retention fields.
 	columns map[string]string
+	// completed is when the loaded runs finished.
+	completed time.Time
 }
 
 // makeTemplates creates the template run on both sides through the API and reads back
@@ -173,7 +176,7 @@ func (b *benchEnv) makeTemplates(ctx context.Context) (*templates, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the stored template run: %w", err)
 	}
-	t := &templates{columns: map[string]string{}}
+	t := &templates{columns: map[string]string{}, completed: r.Status.CompletionTime.Time}
 	if t.server, err = newTemplate(stored, string(r.UID), r.CreationTimestamp); err != nil {
 		return nil, err
 	}
@@ -270,7 +273,7 @@ func (b *benchEnv) load(ctx context.Context, o options, t *templates, from, to i
 	// API, which also waits for this server's tail and kube-apiserver's watch cache.
 	targets := []apiTarget{serverTarget{b.runs}}
 	if b.crdFull {
-		targets = append(targets, crdTarget{b.dyn})
+		targets = append(targets, crdTarget{c: b.dyn})
 	}
 	for _, target := range targets {
 		for _, ns := range []string{b.dataNS[0], b.dataNS[len(b.dataNS)-1]} {
@@ -305,6 +308,8 @@ func (b *benchEnv) loadMySQLRuns(ctx context.Context, t *templates, from, to int
 				v = inNamespace
 			case runregistry.NewestInExperimentField:
 				v = inExperiment
+			case runregistry.AvailableSinceField:
+				v = runregistry.RetentionKey(ns, t.completed)
 			}
 			cols[c] = []byte(v)
 		}
@@ -352,7 +357,7 @@ feed:
 		if start > from && (start-from)%etcdGuardStep == 0 {
 			// A consistent list from the watch cache returns once the cache has caught up
 			// with etcd, so the memory read next includes what was written so far.
-			if _, _, _, err := (crdTarget{b.dyn}).list(ctx, b.dataNS[0], "", 1, ""); err != nil {
+			if _, _, _, err := (crdTarget{c: b.dyn}).list(ctx, b.dataNS[0], "", 1, ""); err != nil {
 				sendErr = err
 				break feed
 			}

@@ -46,8 +46,10 @@ type options struct {
 	rounds       int
 	listRequests int
 	watchEvents  int
-	namespaces   int
-	experiments  int
+	// retentionBatches is how many batches of retention are timed at the largest size.
+	retentionBatches int
+	namespaces       int
+	experiments      int
 	// bigNamespace is how many runs the one large namespace gets, after the sizes.
 	bigNamespace int
 	outDir       string
@@ -65,19 +67,20 @@ type options struct {
 
 func defaultOptions(quick bool) options {
 	o := options{
-		quick:        quick,
-		sizes:        []int{10_000, 100_000, 300_000, 1_000_000},
-		ops:          3000,
-		concurrency:  []int{1, 16, 64},
-		rounds:       4,
-		listRequests: 200,
-		watchEvents:  300,
-		namespaces:   100,
-		experiments:  100,
-		bigNamespace: 100_000,
-		outDir:       "docs",
-		profile:      true,
-		profileTime:  15 * time.Second,
+		quick:            quick,
+		sizes:            []int{10_000, 100_000, 300_000, 1_000_000},
+		ops:              3000,
+		concurrency:      []int{1, 16, 64},
+		rounds:           4,
+		listRequests:     200,
+		watchEvents:      300,
+		retentionBatches: 10,
+		namespaces:       100,
+		experiments:      100,
+		bigNamespace:     100_000,
+		outDir:           "docs",
+		profile:          true,
+		profileTime:      15 * time.Second,
 		// Half of this two-core, 24 GiB machine's memory, which other jobs share.
 		maxAPIServerRSS: 12 << 30,
 	}
@@ -86,6 +89,7 @@ func defaultOptions(quick bool) options {
 		o.ops = 400
 		o.listRequests = 40
 		o.watchEvents = 100
+		o.retentionBatches = 4
 		o.profileTime = 5 * time.Second
 		o.outDir = ".local/bench-quick"
 	}
@@ -135,6 +139,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.rounds, "rounds", o.rounds, "rounds each workload is split into; targets alternate within a round (A B, then B A)")
 	fs.IntVar(&o.listRequests, "list-requests", o.listRequests, "requests per target for each list workload and size")
 	fs.IntVar(&o.watchEvents, "watch-events", o.watchEvents, "creates timed from response to watch event, per target and size")
+	fs.IntVar(&o.retentionBatches, "retention-batches", o.retentionBatches, "batches of retention (500 runs each) timed archiving, and as many deleting, at the largest size")
 	fs.IntVar(&o.namespaces, "namespaces", o.namespaces, "namespaces the stored runs are spread over")
 	fs.IntVar(&o.experiments, "experiments", o.experiments, "experiments per namespace the stored runs are spread over")
 	fs.IntVar(&o.bigNamespace, "big-namespace", o.bigNamespace, "runs loaded into one more namespace after the sizes, whose first page is read by name and newest first (0: none)")
@@ -155,6 +160,9 @@ func parseFlags(args []string) (options, error) {
 		if o.sizes[i] <= o.sizes[i-1] {
 			return o, fmt.Errorf("-sizes must ascend: %v", o.sizes)
 		}
+	}
+	if o.retentionBatches < 0 || o.retentionBatches*retentionBatch > o.sizes[len(o.sizes)-1] {
+		return o, fmt.Errorf("-retention-batches=%d would need more than the %d runs of the largest size", o.retentionBatches, o.sizes[len(o.sizes)-1])
 	}
 	for _, s := range o.sizes {
 		if s%o.namespaces != 0 {

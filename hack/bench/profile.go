@@ -31,6 +31,9 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
+
+	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
+	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
 )
 
 // fetchProfile GETs one of the server's /debug/pprof endpoints into dir/file.
@@ -123,6 +126,11 @@ func (b *benchEnv) explain(ctx context.Context, o options) (string, error) {
 	ns := b.dataNS[42%len(b.dataNS)]
 	lo := serverKey(ns, "")
 	hi := lo[:len(lo)-1] + "0"
+	// The retention batch's read of an index range, as pkg/storage/mysql runs it.
+	retentionQuery, err := mysqlstorage.IndexedRangeQuery(runregistry.Table, runregistry.AvailableSinceField)
+	if err != nil {
+		return "", err
+	}
 	var out strings.Builder
 	for _, q := range []struct {
 		name, text string
@@ -132,6 +140,9 @@ func (b *benchEnv) explain(ctx context.Context, o options) (string, error) {
 		{"page of one experiment", rawFilteredQuery, []any{[]byte(lo), []byte(hi), []byte(fmt.Sprintf("exp-%03d", 42%o.experiments)), listLimit + 1}},
 		{"page of a namespace, newest first", rawNewestQuery, []any{[]byte(ns + "/"), []byte(ns + "0"), listLimit + 1}},
 		{"page of every namespace", rawPageQuery, []any{[]byte(strings.TrimSuffix(serverKey("", ""), "/")), []byte(strings.TrimSuffix(serverKey("", ""), "//") + "0"), listLimit + 1}},
+		{"a batch of retention: a namespace's finished runs due for archiving", retentionQuery,
+			[]any{[]byte(ns + "/"), []byte(runregistry.RetentionKey(ns, time.Now().Add(24*time.Hour))), []byte(lo[:len(lo)-len(ns)-1]),
+				[]byte(lo[:len(lo)-len(ns)-2] + "0"), retentionBatch}},
 	} {
 		rows, err := b.db.QueryContext(ctx, "EXPLAIN "+q.text, q.args...)
 		if err != nil {

@@ -26,7 +26,10 @@ import (
 const (
 	targetServer = "this server"
 	targetCRD    = "CRD"
-	targetRaw    = "raw SQL"
+	// targetCRDNoFsync is the CRD on an etcd that does not sync its commits to disk
+	// (--unsafe-no-fsync), beside the CRUD workloads only, for reference.
+	targetCRDNoFsync = "CRD, etcd without fsync"
+	targetRaw        = "raw SQL"
 )
 
 // result is one workload measured on one target: every operation's latency and the

@@ -121,10 +121,19 @@ func (t serverTarget) watch(ctx context.Context, ns, rv string) (watch.Interface
 	return t.c.PipelinesV1beta1().Runs(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: rv})
 }
 
-// crdTarget is the CRD's runs, through kube-apiserver, with the dynamic client.
-type crdTarget struct{ c dynamic.Interface }
+// crdTarget is the CRD's runs, through kube-apiserver, with the dynamic client; label
+// is its name in the report (targetCRD when empty).
+type crdTarget struct {
+	c     dynamic.Interface
+	label string
+}
 
-func (crdTarget) name() string { return targetCRD }
+func (t crdTarget) name() string {
+	if t.label != "" {
+		return t.label
+	}
+	return targetCRD
+}
 
 func (t crdTarget) create(ctx context.Context, ns, name, experiment string) (any, error) {
 	obj, err := toUnstructured(newRun(name, experiment))

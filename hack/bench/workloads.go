@@ -101,10 +101,10 @@ func runOps(ctx context.Context, lo, hi, concurrency int, op func(ctx context.Co
 	return samples, time.Since(begin), firstErr
 }
 
-// crud creates, gets, updates the status of and deletes o.ops runs on each API target,
-// and creates as many rows with bare SQL, at each concurrency level.
-func (b *benchEnv) crud(ctx context.Context, o options, raw rawTarget) ([]result, error) {
-	targets := []apiTarget{serverTarget{b.runs}, crdTarget{b.dyn}}
+// crud creates, gets, updates the status of and deletes o.ops runs on each API target
+// (and the extra ones), and creates as many rows with bare SQL, at each concurrency level.
+func (b *benchEnv) crud(ctx context.Context, o options, raw rawTarget, extra ...apiTarget) ([]result, error) {
+	targets := append([]apiTarget{serverTarget{b.runs}, crdTarget{c: b.dyn}}, extra...)
 	var all []result
 	for _, conc := range o.concurrency {
 		name := func(i int) string { return fmt.Sprintf("c%02d-%06d", conc, i) }
@@ -158,7 +158,7 @@ func (b *benchEnv) apiTargets() []apiTarget {
 	if !b.crdFull {
 		return []apiTarget{serverTarget{b.runs}}
 	}
-	return []apiTarget{serverTarget{b.runs}, crdTarget{b.dyn}}
+	return []apiTarget{serverTarget{b.runs}, crdTarget{c: b.dyn}}
 }
 
 // Workload names of the per-size measurements.

@@ -69,7 +69,7 @@ func TestRetentionLeaderOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := waitRun(t, c, ns, name, "Succeeded", func(r *v1beta1.Run) bool { return r.Status.Phase == v1beta1.RunPhaseSucceeded })
-		r.Status.CompletionTime = &twoDaysAgo
+		r.Status.StartTime, r.Status.CompletionTime = &twoDaysAgo, &twoDaysAgo
 		if name == "to-delete" {
 			wf = r.Status.WorkflowName
 			r.Status.StorageState = v1beta1.StorageStateArchived

@@ -102,6 +102,9 @@ type Config struct {
 	// StartTimeout bounds how long each process may take to become ready (default 3m).
 	// Building binaries is bounded only by ctx.
 	StartTimeout time.Duration
+	// EtcdFsync runs etcd syncing every commit to disk, as in production; see
+	// controlplane.Config.EtcdFsync.
+	EtcdFsync bool
 	// Logger receives progress messages. Default: klog.Background().
 	Logger klog.Logger
 }
@@ -218,7 +221,7 @@ func Start(ctx context.Context, cfg Config) (_ *Environment, err error) {
 	}
 	cpConfig := controlplane.Config{
 		Dir: filepath.Join(e.dir, "controlplane"), BinDir: cfg.BinDir,
-		StartTimeout: e.timeout, Logger: e.logger,
+		StartTimeout: e.timeout, Logger: e.logger, EtcdFsync: cfg.EtcdFsync,
 		AuthorizationWebhook: &controlplane.AuthorizationWebhook{
 			URL:             "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(serverPort)) + actionauthz.Path,
 			MatchConditions: actionauthz.MatchConditions,
