@@ -77,7 +77,7 @@ var namespaces = map[string]map[string]string{
 	"ns-cluster": nil, // the cluster's policy
 	"ns-long": { // archives after 1000h, never deletes
 		retention.ArchiveAfterAnnotation: "1000h", retention.DeleteAfterAnnotation: "0"},
-	"ns-off": {retention.ArchiveAfterAnnotation: "0"}, // never archives, deletes as the cluster does
+	"ns-off": {retention.ArchiveAfterAnnotation: "0"},    // never archives, deletes as the cluster does
 	"ns-bad": {retention.ArchiveAfterAnnotation: "soon"}, // ignored: the cluster's policy
 }
 
