@@ -82,8 +82,8 @@ type Config struct {
 // Retainer applies the retention policies.
 type Retainer struct {
 	cfg Config
-	// next is the namespace the next batch starts from, so that one namespace's backlog
-	// delays the others by a batch at most.
+	// next is the namespace the next batch starts from: the one after where the
+	// previous batch ran out, so that the namespaces take turns.
 	next string
 	// refused are the namespaces whose annotations were refused, with the error, so
 	// that each is logged once, not every batch.
@@ -117,7 +117,7 @@ type Result struct {
 }
 
 // Run archives and deletes the runs that are due, at most BatchSize of them, namespace
-// by namespace from where the previous batch stopped. It reads each namespace's runs due
+// by namespace, starting after the namespace where the previous batch ran out. It reads each namespace's runs due
 // from one range of an index, and acts on each run through the storage, reading it
 // again first: a run unarchived, retried or re-created meanwhile is left alone.
 func (r *Retainer) Run(ctx context.Context) (Result, error) {
@@ -134,10 +134,6 @@ func (r *Retainer) Run(ctx context.Context) (Result, error) {
 	r.next = ""
 	for i := range namespaces {
 		ns := namespaces[(start+i)%len(namespaces)]
-		if budget == 0 {
-			r.next = ns.name
-			break
-		}
 		if ns.policy.ArchiveAfter > 0 {
 			n, err := r.archive(ctx, ns.name, now.Add(-ns.policy.ArchiveAfter), ns.policy.ArchiveAfter, budget, &res)
 			budget -= n
@@ -149,7 +145,9 @@ func (r *Retainer) Run(ctx context.Context) (Result, error) {
 			errs = append(errs, err)
 		}
 		if budget == 0 {
-			r.next = ns.name // it may have more
+			// The next batch starts after this namespace, which may have more: a
+			// namespace's backlog waits its turn rather than starving the others.
+			r.next = namespaces[(start+i+1)%len(namespaces)].name
 			break
 		}
 	}

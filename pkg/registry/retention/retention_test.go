@@ -19,6 +19,7 @@ package retention_test
 import (
 	"database/sql"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -396,13 +397,32 @@ func TestRetention(t *testing.T) {
 	archivedBefore := counter(t, "pipelines_retention_runs_archived_total")
 	deletedBefore := counter(t, "pipelines_retention_runs_deleted_total")
 
-	t.Run("first-batch-is-bounded", func(t *testing.T) {
-		res, err := r.Run(t.Context())
-		if err != nil {
-			t.Fatal(err)
+	// changed counts, by namespace, the runs whose revision changed or that are gone.
+	changed := func(t *testing.T) map[string]int {
+		after := e.list(t)
+		out := map[string]int{}
+		for key, rv := range e.loadedAt {
+			if r, ok := after[key]; !ok || r.ResourceVersion != rv {
+				ns, _, _ := strings.Cut(key, "/")
+				out[ns]++
+			}
 		}
-		if n := res.Archived + res.Deleted; n != batchSize {
-			t.Errorf("first batch: %+v, want %d runs in all (more are due)", res, batchSize)
+		return out
+	}
+	t.Run("batches-are-bounded-and-take-turns", func(t *testing.T) {
+		// ns-bad comes first and has 900 runs due: the first batch spends itself there,
+		// the second starts with the next namespace.
+		for batch, want := range []map[string]int{{"ns-bad": batchSize}, {"ns-bad": batchSize, "ns-cluster": batchSize}} {
+			res, err := r.Run(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := res.Archived + res.Deleted; n != batchSize {
+				t.Errorf("batch %d: %+v, want %d runs in all (more are due)", batch+1, res, batchSize)
+			}
+			if got := changed(t); !maps.Equal(got, want) {
+				t.Errorf("after batch %d, runs changed by namespace: %v, want %v", batch+1, got, want)
+			}
 		}
 	})
 
