@@ -111,9 +111,10 @@ func New(cfg Config) (*Retainer, error) {
 // errNotDue: the run changed since the index was read and is not due any more.
 var errNotDue = errors.New("not due")
 
-// Result counts what one batch did.
+// Result counts what one batch did. Skipped are runs the index named that had changed
+// when read again (no longer due, gone, or changed while being deleted).
 type Result struct {
-	Archived, Deleted, Workflows, Failed int
+	Archived, Deleted, Workflows, Skipped, Failed int
 }
 
 // Run archives and deletes the runs that are due, at most BatchSize of them, namespace
@@ -154,7 +155,7 @@ func (r *Retainer) Run(ctx context.Context) (Result, error) {
 	batchDuration.Observe(time.Since(begin).Seconds())
 	if res != (Result{}) {
 		klog.FromContext(ctx).Info("Applied the runs' retention policies", "archived", res.Archived, "deleted", res.Deleted,
-			"workflowsDeleted", res.Workflows, "failed", res.Failed, "duration", time.Since(begin).Round(time.Millisecond))
+			"workflowsDeleted", res.Workflows, "skipped", res.Skipped, "failed", res.Failed, "duration", time.Since(begin).Round(time.Millisecond))
 	}
 	return res, errors.Join(errs...)
 }
@@ -241,6 +242,8 @@ func (r *Retainer) archive(ctx context.Context, namespace string, cutoff time.Ti
 			runsArchived.Inc()
 			klog.FromContext(ctx).V(2).Info("Archived a run by the retention policy", "run", klog.KRef(namespace, name))
 		case errors.Is(err, errNotDue) || apierrors.IsNotFound(err):
+			res.Skipped++
+			klog.FromContext(ctx).V(3).Info("Not archiving a run: it changed", "run", klog.KRef(namespace, name), "reason", err)
 		default:
 			res.Failed++
 			retentionErrors.Inc()
@@ -267,6 +270,8 @@ func (r *Retainer) delete(ctx context.Context, namespace string, cutoff time.Tim
 		switch {
 		case err == nil:
 		case errors.Is(err, errNotDue) || apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+			res.Skipped++
+			klog.FromContext(ctx).V(3).Info("Not deleting a run: it changed", "run", klog.KRef(namespace, name), "reason", err)
 		default:
 			res.Failed++
 			retentionErrors.Inc()
