@@ -161,8 +161,14 @@ func parseFlags(args []string) (options, error) {
 			return o, fmt.Errorf("-sizes must ascend: %v", o.sizes)
 		}
 	}
-	if o.retentionBatches < 0 || o.retentionBatches*retentionBatch > o.sizes[len(o.sizes)-1] {
-		return o, fmt.Errorf("-retention-batches=%d would need more than the %d runs of the largest size", o.retentionBatches, o.sizes[len(o.sizes)-1])
+	largest := o.sizes[len(o.sizes)-1]
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "retention-batches" })
+	if !set {
+		o.retentionBatches = min(o.retentionBatches, largest/retentionBatch)
+	}
+	if o.retentionBatches < 0 || o.retentionBatches*retentionBatch > largest {
+		return o, fmt.Errorf("-retention-batches=%d would need more than the %d runs of the largest size", o.retentionBatches, largest)
 	}
 	for _, s := range o.sizes {
 		if s%o.namespaces != 0 {

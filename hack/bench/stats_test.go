@@ -108,6 +108,12 @@ func TestParseFlags(t *testing.T) {
 	if _, err := parseFlags([]string{"-sizes=1000,200"}); err == nil {
 		t.Error("descending sizes accepted")
 	}
+	if o.retentionBatches != 2 {
+		t.Errorf("retention batches %d at 1,000 runs, want the 2 that fit", o.retentionBatches)
+	}
+	if _, err := parseFlags([]string{"-sizes=1000", "-retention-batches=3"}); err == nil {
+		t.Error("more retention batches than runs accepted")
+	}
 	if _, err := parseFlags([]string{"-sizes=150"}); err == nil {
 		t.Error("a size that is not a multiple of the namespaces accepted")
 	}
