@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 hack/ensure-mariadb.sh
+# The browser tests of the web UI (test/ui) skip without Chromium; PIPELINES_REQUIRE_TESTDEPS=1 fails them.
+hack/ensure-chromium.sh || true
 if [[ -x hack/build-controlplane.sh ]]; then
 	# Built once and cached outside the repository; a rebuild happens only when the pinned versions change.
 	PIPELINES_CONTROLPLANE_BIN="$(hack/build-controlplane.sh | tail -n 1)"

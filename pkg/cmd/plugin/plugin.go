@@ -65,7 +65,7 @@ Everything else is plain kubectl: kubectl get kfp, kubectl describe run NAME, ..
 	for _, a := range actions {
 		cmd.AddCommand(newActionCommand(o, a))
 	}
-	cmd.AddCommand(newUploadCommand(o), newLogsCommand(o))
+	cmd.AddCommand(newUploadCommand(o), newLogsCommand(o), newUICommand(o))
 	return cmd
 }
 
