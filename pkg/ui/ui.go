@@ -105,7 +105,15 @@ func New(opts Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.mux.Handle("GET /", http.FileServerFS(static))
+	files := http.FileServerFS(static)
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 	h.mux.HandleFunc(APIPrefix+"/", h.proxy)
 	h.mux.HandleFunc("GET /ui/config", h.config)
 	h.mux.HandleFunc("GET /ui/graph/namespaces/{namespace}/runs/{name}", h.runGraph)
