@@ -55,6 +55,10 @@ func TestNamespacesAndRuns(t *testing.T) {
 	}
 	screenshot(t, ctx, "runs")
 
+	navigate(t, ctx, "#/ns/team-a/experiments")
+	waitJS(t, ctx, fmt.Sprintf(`document.querySelector('#experiments tr[data-experiment=%q] [data-action="archive"]') !== null`, name), "the experiment with its archive button")
+	screenshot(t, ctx, "experiments")
+
 	navigate(t, ctx, "#/ns/team-b/runs")
 	waitJS(t, ctx, `!document.getElementById('error').hidden`, "an error for team-b")
 	if got := evalString(ctx, `document.getElementById('error').innerText`); !strings.Contains(got, "Forbidden") {

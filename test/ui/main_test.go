@@ -281,7 +281,8 @@ func navigate(t *testing.T, ctx context.Context, fragment string) {
 func waitJS(t *testing.T, ctx context.Context, expr, what string) {
 	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(defaultWait))); err != nil {
-		t.Fatalf("waiting for %s (%s): %v\nerror banner: %q", what, expr, err, evalString(ctx, `document.getElementById('error').innerText`))
+		t.Fatalf("waiting for %s (%s): %v\nerror banner: %q\npage: %s", what, expr, err,
+			evalString(ctx, `document.getElementById('error').innerText`), evalString(ctx, `document.getElementById('view').innerText`))
 	}
 }
 

@@ -18,7 +18,7 @@ export async function render(root, { ns }) {
         h('td', {}, await buttons(ns, 'experiments', e)),
       ].map((c) => c))));
       body.replaceChildren(table(['Name', 'Description', 'State', 'Last run', ''], rows, { id: 'experiments' }),
-        items.length ? null : h('p', { class: 'muted' }, 'No experiments.'));
+        ...(items.length ? [] : [h('p', { class: 'muted' }, 'No experiments.')]));
     });
   }, showError);
   return () => w.stop();

@@ -15,6 +15,7 @@ export async function render(root, { ns, name, query }) {
   let graph = null;
   let selected = query.get('task') || '';
   let log = { task: '', phase: null, stream: null, live: false };
+  let stopped = false;
   const head = h('div');
   const acts = h('div');
   const graphBox = h('div', { class: 'panel', id: 'graph' }, h('span', { class: 'muted' }, 'Loading…'));
@@ -31,13 +32,13 @@ export async function render(root, { ns, name, query }) {
   const drawTask = () => {
     const n = node();
     if (!n) return;
-    taskBox.replaceChildren(h('h3', {}, n.id, ' ', phaseBadge(n.phase)),
+    taskBox.replaceChildren(h('div', {}, h('h3', {}, n.id, ' ', phaseBadge(n.phase)),
       (n.steps || []).length ? null : h('p', { class: 'muted' }, 'Not started.'),
       (n.steps || []).map((s) => h('div', { 'data-step': s.id || s.name }, kv([
         ['step', s.name], ['phase', s.phase], ['started', s.startTime], ['finished', s.completionTime],
         ['duration', duration(s.startTime, s.completionTime)], ['message', s.message],
         ...Object.entries(s).filter(([k]) => !STEP_FIELDS.has(k)).map(([k, v]) => [k, h('pre', {}, JSON.stringify(v, null, 2))]),
-      ]))));
+      ])))));
   };
 
   // followLog streams the selected task's log; it starts again when the task's phase
@@ -58,7 +59,14 @@ export async function render(root, { ns, name, query }) {
     mine.stream.done.catch((e) => {
       if (log === mine && e.code === 404) logBox.replaceChildren(h('span', { class: 'muted' }, 'No log yet.'));
       else if (log === mine) logBox.append(`[${e.message}]\n`);
-    }).finally(() => { mine.live = false; });
+    }).finally(() => {
+      mine.live = false;
+      // A task still running has more to say: its container may not have started, or
+      // the connection dropped. Ask again in a while.
+      if (log === mine && ['Pending', 'Running'].includes(node()?.phase)) {
+        setTimeout(() => { if (log === mine && !stopped) { log.phase = null; followLog(); } }, 2000);
+      }
+    });
   };
 
   const select = (n) => {
@@ -125,5 +133,5 @@ export async function render(root, { ns, name, query }) {
     drawRun();
     refresh();
   }, showError);
-  return () => { w.stop(); if (log.stream) log.stream.stop(); };
+  return () => { stopped = true; w.stop(); if (log.stream) log.stream.stop(); };
 }

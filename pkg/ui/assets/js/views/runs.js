@@ -61,7 +61,7 @@ export async function render(root, { ns, experiment, query }) {
         h('td', { title: r.metadata.creationTimestamp }, ago(r.metadata.creationTimestamp)),
         h('td', {}, duration(r.status?.startTime, r.status?.completionTime)),
       ].map((td) => td))), { id: 'runs' }),
-      runs.length ? null : h('p', { class: 'muted' }, 'No runs.'),
+      ...(runs.length ? [] : [h('p', { class: 'muted' }, 'No runs.')]),
       h('div', { class: 'pager' },
         h('button', { disabled: page === 0, onclick: () => go({ ...filterNow(), page: page - 1 }) }, '‹ Newer'),
         h('span', {}, `Page ${page + 1} of ${pages} (${runs.length} runs)`),
