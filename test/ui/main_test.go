@@ -308,8 +308,8 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 }
 
 // fixture creates an experiment and a pipeline with one version, all named name: a v1
-// workflow or a v2 pipeline IR.
-func fixture(t *testing.T, c versioned.Interface, ns, name string, workflow, ir string) {
+// workflow, or a v2 pipeline IR with an optional platform spec.
+func fixture(t *testing.T, c versioned.Interface, ns, name string, workflow, ir string, platform ...string) {
 	t.Helper()
 	ctx := t.Context()
 	p := c.PipelinesV1beta1()
@@ -324,6 +324,9 @@ func fixture(t *testing.T, c versioned.Interface, ns, name string, workflow, ir 
 		version.Spec.Workflow = runtime.RawExtension{Raw: []byte(workflow)}
 	} else {
 		version.Spec.PipelineSpec = runtime.RawExtension{Raw: []byte(ir)}
+		if len(platform) > 0 {
+			version.Spec.PlatformSpec = runtime.RawExtension{Raw: []byte(platform[0])}
+		}
 	}
 	if _, err := p.PipelineVersions(ns).Create(ctx, version, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating pipeline version: %v", err)

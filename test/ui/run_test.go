@@ -187,7 +187,7 @@ func TestRunGraphV2(t *testing.T) {
 	const ns = "team-a"
 	alice := clientFor(t, "alice")
 	name := uniqueName("graph2")
-	fixture(t, alice, ns, name, "", twoTasksIR)
+	fixture(t, alice, ns, name, "", twoTasksIR, holdPodsPlatform)
 	newRun(t, alice, ns, name, name)
 
 	ctx := open(t, "alice", "#/ns/"+ns+"/runs/"+name)
