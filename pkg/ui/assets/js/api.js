@@ -158,3 +158,13 @@ export function can(ns, verb, resource, { subresource = '', name = '', group = G
   }
   return canCache.get(k);
 }
+
+// serves says whether this API group serves a resource (discovery), for features that
+// arrive with newer servers; asked once per page load.
+let discovery = null;
+export async function serves(resource) {
+  if (!discovery) {
+    discovery = get(`/apis/${GROUP}/${VERSION}`).then((d) => new Set((d.resources || []).map((r) => r.name)), () => new Set());
+  }
+  return (await discovery).has(resource);
+}

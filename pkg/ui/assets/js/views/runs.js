@@ -1,17 +1,25 @@
 // The runs of a namespace or of an experiment, newest first, a page at a time, filtered
 // by phase, pipeline and experiment (field selectors the server indexes), kept current
-// through a watch.
-import { path, watch } from '../api.js';
+// through a watch on runs.
+//
+// Where the server serves recentruns (runs newest first, from an index: docs/storage.md),
+// each page is one request and the watch starts at the page's resourceVersion. Otherwise
+// every matching run is listed and sorted here.
+import { get, path, serves, stream, watch } from '../api.js';
 import { ago, duration, h, href, phaseBadge, showError, table } from '../dom.js';
 
 const PAGE = 20;
 export const PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Error', 'Skipped', 'Canceling', 'Canceled'];
 
-// newestFirst orders runs by creation time, newest first, then by name.
+// newestFirst orders runs by creation time, newest first, then by name, as recentruns does.
 export function newestFirst(a, b) {
   const t = Date.parse(b.metadata.creationTimestamp) - Date.parse(a.metadata.creationTimestamp);
   return t || a.metadata.name.localeCompare(b.metadata.name);
 }
+
+// The continue tokens of recentruns' pages seen, per namespace and filter: page n is read
+// with tokens[n].
+const tokens = new Map();
 
 export async function render(root, { ns, experiment, query }) {
   const filter = {
@@ -24,6 +32,7 @@ export async function render(root, { ns, experiment, query }) {
   if (filter.phase) selectors.push(`status.phase=${filter.phase}`);
   if (filter.pipeline) selectors.push(`spec.pipelineRef.pipelineName=${filter.pipeline}`);
   if (filter.experiment) selectors.push(`spec.experimentName=${filter.experiment}`);
+  const fieldSelector = selectors.join(',');
 
   const go = (changes) => {
     const q = new URLSearchParams({ ...filter, page: 0, ...changes });
@@ -47,11 +56,8 @@ export async function render(root, { ns, experiment, query }) {
     body,
   );
 
-  let runs = [];
-  const draw = () => {
-    const pages = Math.max(1, Math.ceil(runs.length / PAGE));
-    page = Math.min(page, pages - 1);
-    const shown = runs.slice(page * PAGE, (page + 1) * PAGE);
+  // draw shows a page of runs; more says whether older ones follow, total is shown when known.
+  const draw = (shown, more, total) => {
     body.replaceChildren(
       table(['Name', 'Phase', 'Experiment', 'Pipeline', 'Created', 'Duration'], shown.map((r) => h('tr', { 'data-run': r.metadata.name }, [
         h('td', {}, h('a', { href: href('ns', ns, 'runs', r.metadata.name) }, r.metadata.name)),
@@ -60,18 +66,65 @@ export async function render(root, { ns, experiment, query }) {
         h('td', {}, [r.spec.pipelineRef?.pipelineName, r.status?.pipelineVersion ? ` / ${r.status.pipelineVersion}` : ''].join('')),
         h('td', { title: r.metadata.creationTimestamp }, ago(r.metadata.creationTimestamp)),
         h('td', {}, duration(r.status?.startTime, r.status?.completionTime)),
-      ].map((td) => td))), { id: 'runs' }),
-      ...(runs.length ? [] : [h('p', { class: 'muted' }, 'No runs.')]),
+      ])), { id: 'runs' }),
+      ...(shown.length ? [] : [h('p', { class: 'muted' }, 'No runs.')]),
       h('div', { class: 'pager' },
         h('button', { disabled: page === 0, onclick: () => go({ ...filterNow(), page: page - 1 }) }, '‹ Newer'),
-        h('span', {}, `Page ${page + 1} of ${pages} (${runs.length} runs)`),
-        h('button', { disabled: page >= pages - 1, onclick: () => go({ ...filterNow(), page: page + 1 }) }, 'Older ›')),
+        h('span', {}, `Page ${page + 1}` + (total === undefined ? '' : ` of ${Math.max(1, Math.ceil(total / PAGE))} (${total} runs)`)),
+        h('button', { disabled: !more, onclick: () => go({ ...filterNow(), page: page + 1 }) }, 'Older ›')),
     );
   };
   const filterNow = () => ({ phase: filter.phase, pipeline: filter.pipeline, experiment: filter.experiment });
-  const w = watch(path(ns, 'runs'), { fieldSelector: selectors.join(',') }, (items) => {
-    runs = items.sort(newestFirst);
-    draw();
-  }, showError);
-  return () => w.stop();
+
+  if (!(await serves('recentruns'))) {
+    const w = watch(path(ns, 'runs'), { fieldSelector }, (items) => {
+      const runs = items.sort(newestFirst);
+      page = Math.min(page, Math.max(0, Math.ceil(runs.length / PAGE) - 1));
+      draw(runs.slice(page * PAGE, (page + 1) * PAGE), (page + 1) * PAGE < runs.length, runs.length);
+    }, showError);
+    return () => w.stop();
+  }
+
+  const key = [ns, fieldSelector].join('|');
+  if (!tokens.has(key)) tokens.set(key, ['']);
+  const known = tokens.get(key);
+  if (page >= known.length) page = 0;
+  let stopped = false;
+  let shown = [];
+  let watching = null;
+  // load reads the page, then watches runs from its resourceVersion: a change to a run
+  // shown is drawn in place; a run created or deleted reads the page again.
+  const load = async () => {
+    while (!stopped) {
+      try {
+        const list = await get(path(ns, 'recentruns'), { limit: PAGE, continue: known[page], fieldSelector });
+        if (stopped) return;
+        const next = list.metadata?.continue || '';
+        if (next) known[page + 1] = next;
+        shown = list.items || [];
+        draw(shown, !!next);
+        let reload = false;
+        watching = stream(path(ns, 'runs'), { fieldSelector, watch: 1, resourceVersion: list.metadata.resourceVersion, allowWatchBookmarks: true }, (line) => {
+          if (!line.trim() || reload) return;
+          const ev = JSON.parse(line);
+          const i = shown.findIndex((r) => r.metadata.uid === ev.object?.metadata?.uid);
+          if (ev.type === 'MODIFIED' && i >= 0) {
+            shown[i] = ev.object;
+            draw(shown, !!next);
+          } else if (ev.type === 'ADDED' || ev.type === 'DELETED' || ev.type === 'ERROR') {
+            reload = true;
+            watching.stop();
+          }
+        });
+        await watching.done;
+        if (!reload && !stopped) await new Promise((r) => setTimeout(r, 500));
+      } catch (e) {
+        if (stopped) return;
+        showError(e);
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+    }
+  };
+  load();
+  return () => { stopped = true; watching?.stop(); };
 }
