@@ -53,6 +53,8 @@ func TestNamespacesAndRuns(t *testing.T) {
 	if got := evalString(ctx, `document.getElementById('runs').innerText`); strings.Contains(got, name+"-b") {
 		t.Errorf("alice's run list shows team-b's run:\n%s", got)
 	}
+	// recentruns where the server has it, else every run sorted in the page.
+	t.Logf("runs read from %s", evalString(ctx, `document.getElementById('runs-page').dataset.source`))
 	screenshot(t, ctx, "runs")
 
 	navigate(t, ctx, "#/ns/team-a/experiments")

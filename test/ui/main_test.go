@@ -218,7 +218,7 @@ func teamUsers() []string {
 	return users
 }
 
-var urlLine = regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+/\?token=[A-Za-z0-9_-]+`)
+var urlLine = regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+/(\?token=[A-Za-z0-9_-]+)?`)
 
 // serveUI runs `kubectl pipelines ui` as user until the test ends, and returns the URL it
 // printed.

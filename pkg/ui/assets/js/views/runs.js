@@ -45,7 +45,7 @@ export async function render(root, { ns, experiment, query }) {
     h('option', { value: '' }, 'any'), PHASES.map((p) => h('option', { value: p, selected: p === filter.phase }, p)));
   const pipeline = h('input', { name: 'pipeline', value: filter.pipeline, placeholder: 'any' });
   const exp = h('input', { name: 'experiment', value: filter.experiment, placeholder: 'any', disabled: !!experiment });
-  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const body = h('div', { id: 'runs-page' }, h('p', { class: 'muted' }, 'Loading…'));
   root.append(
     h('h1', {}, experiment ? ['Runs of experiment ', h('em', {}, experiment)] : 'Runs', h('span', { class: 'muted' }, ns)),
     h('form', {
@@ -58,6 +58,7 @@ export async function render(root, { ns, experiment, query }) {
 
   // draw shows a page of runs; more says whether older ones follow, total is shown when known.
   const draw = (shown, more, total) => {
+    body.dataset.source = total === undefined ? 'recentruns' : 'runs';
     body.replaceChildren(
       table(['Name', 'Phase', 'Experiment', 'Pipeline', 'Created', 'Duration'], shown.map((r) => h('tr', { 'data-run': r.metadata.name }, [
         h('td', {}, h('a', { href: href('ns', ns, 'runs', r.metadata.name) }, r.metadata.name)),
