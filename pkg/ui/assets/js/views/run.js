@@ -8,7 +8,20 @@ import { ago, duration, h, href, kv, phaseBadge, showError, table } from '../dom
 
 // Fields of a step the task panel shows in its own rows; any other field (outputs,
 // artifacts, metrics, as the executor adds them) is shown as it comes.
-const STEP_FIELDS = new Set(['name', 'id', 'template', 'phase', 'startTime', 'completionTime', 'message']);
+const STEP_FIELDS = new Set(['name', 'id', 'template', 'phase', 'startTime', 'completionTime', 'message', 'pod', 'cache',
+  'outputParameters', 'outputArtifacts']);
+
+// outputs renders a step's output parameters and artifacts (with a system.Metrics
+// artifact's values), as the run executor records them for KFP 2.x tasks.
+function outputs(s) {
+  const params = s.outputParameters || [];
+  const arts = s.outputArtifacts || [];
+  return [
+    params.length ? table(['Output', 'Value'], params.map((p) => [p.name, p.value]), { class: 'outputs' }) : null,
+    arts.length ? table(['Artifact', 'Type', 'URI', 'Metrics'], arts.map((a) => [a.name, a.type || '', a.uri || '',
+      (a.metrics || []).map((m) => `${m.name}=${m.value}`).join(', ')]), { class: 'artifacts' }) : null,
+  ];
+}
 
 export async function render(root, { ns, name, query }) {
   let run = null;
@@ -36,9 +49,9 @@ export async function render(root, { ns, name, query }) {
       (n.steps || []).length ? null : h('p', { class: 'muted' }, 'Not started.'),
       (n.steps || []).map((s) => h('div', { 'data-step': s.id || s.name }, kv([
         ['step', s.name], ['phase', s.phase], ['started', s.startTime], ['finished', s.completionTime],
-        ['duration', duration(s.startTime, s.completionTime)], ['message', s.message],
+        ['duration', duration(s.startTime, s.completionTime)], ['message', s.message], ['pod', s.pod], ['cache', s.cache],
         ...Object.entries(s).filter(([k]) => !STEP_FIELDS.has(k)).map(([k, v]) => [k, h('pre', {}, JSON.stringify(v, null, 2))]),
-      ])))));
+      ]), outputs(s)))));
   };
 
   // followLog streams the selected task's log; it starts again when the task's phase
