@@ -92,3 +92,53 @@ func TestForwardedToken(t *testing.T) {
 		t.Errorf("/ui/config: %d %s", code, body)
 	}
 }
+
+// TestLocalGuard: the server `kubectl pipelines ui` starts answers nothing without the
+// token its URL carries, nor to a Host it does not listen as (DNS rebinding), nor to a
+// page of another origin; the URL itself sets the cookie that lets the page in.
+func TestLocalGuard(t *testing.T) {
+	setup(t)
+	u := serveUI(t, "alice")
+	base := u[:strings.Index(u, "?")]
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(url, host, origin string, cookies ...*http.Cookie) *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		res, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		return res
+	}
+	runs := base + "k8s/apis/pipelines.kubeflow.org/v1beta1/namespaces/team-a/runs"
+	if res := do(runs, "", ""); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("without the token: %d", res.StatusCode)
+	}
+	first := do(u, "", "")
+	if first.StatusCode != http.StatusSeeOther || len(first.Cookies()) != 1 {
+		t.Fatalf("opening the printed URL: %d, cookies %v", first.StatusCode, first.Cookies())
+	}
+	cookie := first.Cookies()[0]
+	if res := do(runs, "", "", cookie); res.StatusCode != http.StatusOK {
+		t.Errorf("with the cookie: %d", res.StatusCode)
+	}
+	if res := do(runs, "rebound.example:"+strings.Split(strings.TrimPrefix(base, "http://127.0.0.1:"), "/")[0], "", cookie); res.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("another Host: %d", res.StatusCode)
+	}
+	if res := do(runs, "", "http://evil.example", cookie); res.StatusCode != http.StatusForbidden {
+		t.Errorf("another origin: %d", res.StatusCode)
+	}
+}
