@@ -260,14 +260,19 @@ func (h *Handler) runGraph(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, statusError(http.StatusConflict, metav1.StatusReasonConflict, "run "+name+" has no pipeline version yet"))
 		return
 	}
-	v, err := p.PipelineVersions(ns).Get(r.Context(), version, metav1.GetOptions{})
+	// A run may use a shared pipeline of another namespace (pipelines-shared).
+	versionNS := ns
+	if run.Spec.PipelineRef.Namespace != "" {
+		versionNS = run.Spec.PipelineRef.Namespace
+	}
+	v, err := p.PipelineVersions(versionNS).Get(r.Context(), version, metav1.GetOptions{})
 	if err != nil {
 		writeStatus(w, err)
 		return
 	}
 	g, err := GraphOf(v)
 	if err != nil {
-		writeStatus(w, apierrors.NewBadRequest("pipeline version "+version+": "+err.Error()))
+		writeStatus(w, apierrors.NewBadRequest("pipeline version "+versionNS+"/"+version+": "+err.Error()))
 		return
 	}
 	g.Color(run.Status.Steps)

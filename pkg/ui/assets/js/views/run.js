@@ -124,7 +124,7 @@ export async function render(root, { ns, name, query }) {
       h('h1', {}, name, phaseBadge(st.phase), st.storageState === 'Archived' ? h('span', { class: 'badge' }, 'Archived') : null),
       kv([
         ['experiment', h('a', { href: href('ns', ns, 'experiments', run.spec.experimentName) }, run.spec.experimentName)],
-        ['pipeline', run.spec.pipelineRef?.pipelineName], ['version', st.pipelineVersion || run.spec.pipelineRef?.versionName],
+        ['pipeline', (run.spec.pipelineRef?.namespace ? run.spec.pipelineRef.namespace + '/' : '') + (run.spec.pipelineRef?.pipelineName || '')], ['version', st.pipelineVersion || run.spec.pipelineRef?.versionName],
         ['created', run.metadata.creationTimestamp], ['started', st.startTime], ['finished', st.completionTime],
         ['duration', duration(st.startTime, st.completionTime)], ['attempts', st.attempts], ['message', st.message],
       ]));
