@@ -145,7 +145,17 @@ func (c CompletedConfig) New(ctx context.Context) (*Server, error) {
 		_ = backend.Close()
 		return nil, fmt.Errorf("a client for kube-apiserver: %w", err)
 	}
-	storage, collector, err := registry.NewStorage(Scheme, getter, c.GenericConfig.Authorization.Authorizer, kube.CoreV1(), c.ExtraConfig.Registry)
+	// Long-running requests end when shutdown begins, or the HTTP server's shutdown waits
+	// for them until --request-timeout: watches by --shutdown-watch-termination-grace-period,
+	// log follows here.
+	stopping := make(chan struct{})
+	if err := genericServer.AddPreShutdownHook("end-log-streams", func() error { close(stopping); return nil }); err != nil {
+		_ = backend.Close()
+		return nil, err
+	}
+	registryOptions := c.ExtraConfig.Registry
+	registryOptions.Stopping = stopping
+	storage, collector, err := registry.NewStorage(Scheme, getter, c.GenericConfig.Authorization.Authorizer, kube.CoreV1(), registryOptions)
 	if err != nil {
 		_ = backend.Close()
 		return nil, err

@@ -49,6 +49,9 @@ func Tables() []mysqlstorage.Table {
 type Options struct {
 	// WorkflowPolicy decides what the workflows of pipeline versions may do.
 	WorkflowPolicy policy.Policy
+	// Stopping closes when the server begins to shut down: long-running streams
+	// (runs/log follows) end then. Nil: never.
+	Stopping <-chan struct{}
 }
 
 // NewStorage returns the storage of every resource and subresource, keyed by path as
@@ -107,7 +110,7 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz 
 		"experiments/status":      experimentStatus,
 		"runs":                    runStore,
 		"runs/status":             runStatus,
-		"runs/log":                run.NewLogREST(runStore, pods),
+		"runs/log":                run.NewLogREST(runStore, pods, opts.Stopping),
 		"jobs":                    jobStore,
 		"jobs/status":             jobStatus,
 	}

@@ -29,17 +29,16 @@ const (
 
 // controllerManagerControllers are the controllers kube-controller-manager runs here: what
 // runs of pipelines need (default service accounts, namespace deletion, the root CA ConfigMap
-// that pods' token volumes mount) and the aggregation of ClusterRoles.
-//
-// Not the garbage collector: it watches every resource of the aggregated server, and with those
-// watches open pipelines-apiserver did not finish a graceful shutdown within 30s of SIGTERM
-// (test/execution's TestTwoReplicas). Until that is fixed nothing deletes dependents by owner.
+// that pods' token volumes mount), the aggregation of ClusterRoles, and the garbage collector,
+// which deletes a run's workflow when the run goes and keeps watches open on every resource
+// of the aggregated server, as in every cluster.
 var controllerManagerControllers = []string{
 	"serviceaccount-controller",
 	"serviceaccount-token-controller",
 	"namespace-controller",
 	"clusterrole-aggregation-controller",
 	"root-ca-certificate-publisher-controller",
+	"garbage-collector-controller",
 }
 
 // kwokStages is kwok's configuration: how the simulated node and its pods change. See the

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/spf13/cobra"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -50,6 +51,14 @@ func init() {
 	// --feature-gates knows the logging gates (ContextualLogging, ...) like every component's.
 	utilruntime.Must(logsapi.AddFeatureGates(utilfeature.DefaultMutableFeatureGate))
 }
+
+// DefaultShutdownWatchTerminationGracePeriod is --shutdown-watch-termination-grace-period
+// unless set. k8s.io/apiserver's default, zero, leaves watches open at shutdown, and its HTTP
+// server then waits for them until --request-timeout (60 s) although kube-controller-manager's
+// garbage collector always watches every resource: longer than the 30 s Kubernetes grants a
+// pod to stop. With a grace period every watch is ended when the server stops accepting
+// requests, at least 200 a second, and its client watches again through another replica.
+const DefaultShutdownWatchTerminationGracePeriod = 5 * time.Second
 
 // Options are the command-line options: k8s.io/apiserver's recommended set with etcd
 // replaced by MySQL.
@@ -80,6 +89,7 @@ func NewOptions() *Options {
 	}
 	// Storage is MySQL; no etcd flags.
 	o.RecommendedOptions.Etcd = nil
+	o.ServerRun.ShutdownWatchTerminationGracePeriod = DefaultShutdownWatchTerminationGracePeriod
 	return o
 }
 

@@ -43,13 +43,17 @@ import (
 type LogREST struct {
 	runs rest.Getter
 	pods corev1client.PodsGetter
+	// stopping closes when the server begins to shut down.
+	stopping <-chan struct{}
 }
 
 var _ rest.GetterWithOptions = &LogREST{}
 
-// NewLogREST returns runs/log, reading runs from runs and logs through pods.
-func NewLogREST(runs rest.Getter, pods corev1client.PodsGetter) *LogREST {
-	return &LogREST{runs: runs, pods: pods}
+// NewLogREST returns runs/log, reading runs from runs and logs through pods. Streams
+// end when stopping closes (nil: never), as a follow would otherwise hold up the
+// server's shutdown for as long as its step runs.
+func NewLogREST(runs rest.Getter, pods corev1client.PodsGetter, stopping <-chan struct{}) *LogREST {
+	return &LogREST{runs: runs, pods: pods, stopping: stopping}
 }
 
 // New implements rest.Storage.
@@ -93,7 +97,7 @@ func (r *LogREST) Get(ctx context.Context, name string, options runtime.Object) 
 	if opts.Step != "" && len(steps) == 0 {
 		return nil, apierrors.NewNotFound(pipelines.Resource("runs/log"), fmt.Sprintf("%s step %s", name, opts.Step))
 	}
-	return &logStream{pods: r.pods.Pods(ns), steps: steps, opts: opts}, nil
+	return &logStream{pods: r.pods.Pods(ns), steps: steps, opts: opts, stopping: r.stopping}, nil
 }
 
 // step is a pod running one step of a workflow.
@@ -135,6 +139,7 @@ type logStream struct {
 	pods            corev1client.PodInterface
 	steps           []step
 	opts            *pipelines.RunLogOptions
+	stopping        <-chan struct{}
 }
 
 var _ rest.ResourceStreamer = &logStream{}
@@ -146,8 +151,17 @@ func (s *logStream) DeepCopyObject() runtime.Object {
 
 // InputStream implements rest.ResourceStreamer.
 func (s *logStream) InputStream(ctx context.Context, _, _ string) (io.ReadCloser, bool, string, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-s.stopping:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
 	r, w := io.Pipe()
 	go func() {
+		defer cancel()
 		for _, st := range s.steps {
 			if err := s.copyStep(ctx, w, st); err != nil {
 				_ = w.CloseWithError(err)
