@@ -369,6 +369,48 @@ func storageDelete(t *testing.T, ctx context.Context, s *genericregistry.Store, 
 	}
 }
 
+// TestRunWithAWorkflowWaitsForTheCollector: a run deleted in the foreground or as an
+// orphan keeps its finalizer while it has a workflow, which the garbage collector deletes
+// or orphans before removing the finalizer; a run without one goes at once, whatever the
+// policy; dry run changes nothing.
+func TestRunWithAWorkflowWaitsForTheCollector(t *testing.T) {
+	e := newEnv(t)
+	e.fixture(t)
+	for _, policy := range []metav1.DeletionPropagation{metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan} {
+		t.Run(string(policy), func(t *testing.T) {
+			bare, running := "bare-"+strings.ToLower(string(policy)), "running-"+strings.ToLower(string(policy))
+			e.run(t, bare, "exp")
+			e.run(t, running, "exp")
+			_, err := action.Update(e.ctx, e.storage["runs/status"].(rest.Updater), running, func(obj runtime.Object) error {
+				obj.(*pipelines.Run).Status.WorkflowName = running
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.delete(t, "runs", running, policy, true)
+			e.exists(t, "runs", running)
+
+			e.delete(t, "runs", bare, policy, false)
+			e.gone(t, "runs", bare)
+			e.delete(t, "runs", running, policy, false)
+			want := metav1.FinalizerDeleteDependents
+			if policy == metav1.DeletePropagationOrphan {
+				want = metav1.FinalizerOrphanDependents
+			}
+			m, err := e.get("runs", running)
+			if err != nil || m.GetDeletionTimestamp() == nil || !slices.Equal(m.GetFinalizers(), []string{want}) {
+				t.Fatalf("run with a workflow: want it deleting with %s, got %v %v", want, err, finalizers(m))
+			}
+			// What the collector does once the workflow is gone or orphaned.
+			if _, err := updateMeta(e, "runs", running, func(m metav1.Object) { m.SetFinalizers(nil) }); err != nil {
+				t.Fatal(err)
+			}
+			e.gone(t, "runs", running)
+		})
+	}
+}
+
 func updateMeta(e *env, resource, name string, change func(metav1.Object)) (runtime.Object, error) {
 	return action.Update(e.ctx, e.storage[resource].(rest.Updater), name, func(obj runtime.Object) error {
 		m, err := meta.Accessor(obj)

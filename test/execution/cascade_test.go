@@ -20,11 +20,13 @@ import (
 	"fmt"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
 )
 
 // TestSweepDeletesWhatAGoneOwnerOwned: the controllers' leader deletes a run whose owner
@@ -56,4 +58,105 @@ func TestSweepDeletesWhatAGoneOwnerOwned(t *testing.T) {
 	if _, err := runs.Get(t.Context(), "kept", metav1.GetOptions{}); err != nil {
 		t.Errorf("the run of an experiment that exists: %v", err)
 	}
+}
+
+// TestGarbageCollectorDeletesARunsWorkflow: kube-controller-manager's garbage collector
+// reads the owner reference a workflow holds to its run in the aggregated API and does
+// what each propagation policy of `kubectl delete run` asks: background, the run goes at
+// once and the workflow (and its pods) after it; foreground, the workflow goes first and
+// the run only then; orphan, the workflow stays and no longer names the run. Deleting an
+// experiment deletes its runs (the server) and so their workflows (the collector).
+func TestGarbageCollectorDeletesARunsWorkflow(t *testing.T) {
+	setup(t)
+	ns := newNamespace(t)
+	c := clientFor(t, framework.AdminUser)
+	fixture(t, c, ns, "p", oneStep)
+	runs := c.PipelinesV1beta1().Runs(ns)
+	for _, policy := range []string{"background", "foreground", "orphan"} {
+		t.Run(policy, func(t *testing.T) {
+			name := "delete-" + policy
+			if _, err := runs.Create(t.Context(), newRun(name, "p"), metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			r := waitRun(t, c, ns, name, "Succeeded", inPhase(v1beta1.RunPhaseSucceeded))
+			wf := waitWorkflow(t, ns, r.Status.WorkflowName)
+			if n := len(workflowPods(t, ns, wf.GetName())); n != 1 {
+				t.Fatalf("workflow %s has %d pods, want 1", wf.GetName(), n)
+			}
+			_, stderr, err := env.Kubectl(t.Context(), framework.AdminUser, "delete", "-n", ns, "runs.pipelines.kubeflow.org", name,
+				"--cascade="+policy, "--timeout=60s")
+			if err != nil {
+				t.Fatalf("kubectl delete --cascade=%s: %v\n%s", policy, err, stderr)
+			}
+			if _, err := runs.Get(t.Context(), name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Errorf("run after kubectl delete returned: %v, want NotFound", err)
+			}
+			switch policy {
+			case "foreground":
+				// kubectl waits for the run to go, which the collector allows only once
+				// the workflow, which blocks its owner's deletion, is gone.
+				if _, err := dyn.Resource(workflowsResource).Namespace(ns).Get(t.Context(), wf.GetName(), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+					t.Errorf("workflow when its run was gone in the foreground: %v, want NotFound", err)
+				}
+			case "background":
+				workflowGone(t, ns, wf.GetName())
+			case "orphan":
+				eventually(t, func() error {
+					got, err := dyn.Resource(workflowsResource).Namespace(ns).Get(t.Context(), wf.GetName(), metav1.GetOptions{})
+					if err != nil {
+						return err
+					}
+					if refs := got.GetOwnerReferences(); len(refs) != 0 {
+						return fmt.Errorf("orphaned workflow's owners: %+v", refs)
+					}
+					return nil
+				})
+			}
+			if policy == "orphan" {
+				if n := len(workflowPods(t, ns, wf.GetName())); n != 1 {
+					t.Errorf("the orphaned workflow has %d pods, want 1", n)
+				}
+				return
+			}
+			eventually(t, func() error {
+				if n := len(workflowPods(t, ns, wf.GetName())); n != 0 {
+					return fmt.Errorf("%d pods of the deleted workflow left", n)
+				}
+				return nil
+			})
+		})
+	}
+
+	// An experiment's runs go with it, and the collector takes their workflows.
+	if _, err := runs.Create(t.Context(), newRun("of-experiment", "p"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := waitRun(t, c, ns, "of-experiment", "a workflow", func(r *v1beta1.Run) bool { return r.Status.WorkflowName != "" })
+	waitWorkflow(t, ns, r.Status.WorkflowName)
+	if err := c.PipelinesV1beta1().Experiments(ns).Delete(t.Context(), "p", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	workflowGone(t, ns, r.Status.WorkflowName)
+}
+
+// workflowGone waits until the workflow is not found.
+func workflowGone(t *testing.T, ns, name string) {
+	t.Helper()
+	eventually(t, func() error {
+		_, err := dyn.Resource(workflowsResource).Namespace(ns).Get(t.Context(), name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("workflow %s/%s is still there: %v", ns, name, err)
+	})
+}
+
+// workflowPods lists the pods of a workflow.
+func workflowPods(t *testing.T, ns, name string) []corev1.Pod {
+	t.Helper()
+	list, err := env.ControlPlane().Client().CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: workflowLabel + "=" + name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list.Items
 }

@@ -238,6 +238,11 @@ func (e *Executor) sync(ctx context.Context, key cache.ObjectName) error {
 	if err != nil {
 		return err
 	}
+	if run.DeletionTimestamp != nil {
+		// Waiting for the garbage collector to delete or orphan its workflow: nothing
+		// more to start, and the workflow's end is no news.
+		return nil
+	}
 	if errs := validation.ValidateStoredRun(run); len(errs) > 0 {
 		// Stored by an older version or straight into the database: skipped until changed.
 		return e.recordNotSynced(ctx, run, pipelines.ReasonInvalidSpec, errs.ToAggregate().Error())

@@ -18,6 +18,8 @@ package run
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -29,8 +31,10 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/apiserver/pkg/util/dryrun"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/action"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/createhook"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/experiment"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipelineversion"
@@ -126,6 +130,49 @@ func (r *REST) prepareCreate(ctx context.Context, obj runtime.Object) error {
 	}
 	return nil
 }
+
+// Delete deletes a run as the propagation policy asks for what it owns, its Argo
+// Workflow in kube-apiserver, which names the run as its controlling owner: foreground,
+// the run keeps the foregroundDeletion finalizer until the garbage collector has deleted
+// the workflow; orphan, the orphan finalizer until the collector has removed the
+// workflow's reference to it. A run without a workflow owns nothing, so it goes at once:
+// a cluster without a collector on this API still deletes such runs.
+func (r *REST) Delete(ctx context.Context, name string, deleteValidation rest.ValidateObjectFunc,
+	options *metav1.DeleteOptions) (runtime.Object, bool, error) {
+	obj, deleted, err := r.Store.Delete(ctx, name, deleteValidation, options)
+	if err != nil || deleted || (options != nil && dryrun.IsDryRun(options.DryRun)) {
+		return obj, deleted, err
+	}
+	run, ok := obj.(*pipelines.Run)
+	if !ok || run.DeletionTimestamp == nil || run.Status.WorkflowName != "" {
+		return obj, false, nil
+	}
+	uid := run.UID
+	gone := false
+	out, err := action.Update(ctx, r.Store, name, func(obj runtime.Object) error {
+		run := obj.(*pipelines.Run)
+		if run.UID != uid || run.Status.WorkflowName != "" {
+			return errOwnsAWorkflow
+		}
+		run.Finalizers = slices.DeleteFunc(run.Finalizers, func(f string) bool {
+			return f == metav1.FinalizerOrphanDependents || f == metav1.FinalizerDeleteDependents
+		})
+		gone = len(run.Finalizers) == 0
+		return nil
+	})
+	switch {
+	case errors.Is(err, errOwnsAWorkflow) || apierrors.IsNotFound(err):
+		// Replaced, given a workflow meanwhile (the collector finishes it) or gone already.
+		return obj, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	return out, gone, nil
+}
+
+// errOwnsAWorkflow says that a run being deleted got a workflow, which the collector
+// must delete or orphan before the run goes.
+var errOwnsAWorkflow = errors.New("the run owns a workflow")
 
 var tableConvertor = table.Convertor{
 	Columns: []metav1.TableColumnDefinition{

@@ -26,7 +26,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/generic"
-	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/apiserver/pkg/storage/names"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
@@ -112,14 +111,6 @@ func (strategy) Canonicalize(runtime.Object) {}
 func (strategy) AllowCreateOnUpdate(context.Context) bool { return false }
 
 func (strategy) AllowUnconditionalUpdate(context.Context) bool { return true }
-
-// DefaultGarbageCollectionPolicy: Runs own nothing in this API, so a delete never waits
-// on a foregroundDeletion or orphan finalizer; whatever propagation the caller asks
-// for, the object goes at once (what other APIs hold that names it, such as a run's
-// Argo Workflow, goes after it, by its own controller or a garbage collector).
-func (strategy) DefaultGarbageCollectionPolicy(context.Context) rest.GarbageCollectionPolicy {
-	return rest.Unsupported
-}
 
 // ValidateUpdate keeps the spec as it was created: a run is a record of what ran.
 func (strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
