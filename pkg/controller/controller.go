@@ -28,14 +28,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
 	componentbaseconfig "k8s.io/component-base/config"
 	// leader_election_master_status and the workqueue_* metrics (depth, latency,
 	// retries of the executor's and scheduler's queues) on /metrics.
@@ -49,9 +52,13 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/job"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/run"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned/scheme"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/informers/externalversions"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow/policy"
 )
+
+// EventSource is the component named in the source of the Events the controllers record.
+const EventSource = "pipelines-controllers"
 
 // Config configures the controllers.
 type Config struct {
@@ -100,7 +107,9 @@ type Controllers struct {
 	pipelinesConfig *rest.Config
 	workflows       dynamic.Interface
 	kube            kubernetes.Interface
-	leading         atomic.Bool
+	// events writes Events, without the lease's short timeout.
+	events  kubernetes.Interface
+	leading atomic.Bool
 }
 
 // New checks cfg and makes the clients.
@@ -138,6 +147,9 @@ func New(cfg Config) (*Controllers, error) {
 	rest.AddUserAgent(kubeConfig, "pipelines-controllers")
 	if c.workflows, err = dynamic.NewForConfig(kubeConfig); err != nil {
 		return nil, fmt.Errorf("a client for Argo Workflows: %w", err)
+	}
+	if c.events, err = kubernetes.NewForConfig(kubeConfig); err != nil {
+		return nil, fmt.Errorf("a client for events: %w", err)
 	}
 	// A renewal that hangs must not outlive the renew deadline.
 	leaseConfig := rest.CopyConfig(kubeConfig)
@@ -257,13 +269,21 @@ func (c *Controllers) lead(ctx context.Context) {
 	jobFactory := externalversions.NewSharedInformerFactory(c.pipelines, 0)
 	defer jobFactory.Shutdown()
 	runs := runFactory.Pipelines().V1beta1().Runs()
+	// Events go to kube-apiserver as the server's identity, in the object's namespace.
+	// The library's correlator aggregates similar events and rate-limits each object's,
+	// and drops events rather than block a controller, so no run or job can flood.
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	defer broadcaster.Shutdown()
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.events.CoreV1().Events("")})
+	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: EventSource})
 	executor, err := run.NewExecutor(c.pipelines, c.workflows, runs,
-		run.Rules{DefaultServiceAccount: c.cfg.DefaultServiceAccount, Policy: c.cfg.WorkflowPolicy, Compiler: c.cfg.Compiler}, c.cfg.Clock)
+		run.Rules{DefaultServiceAccount: c.cfg.DefaultServiceAccount, Policy: c.cfg.WorkflowPolicy, Compiler: c.cfg.Compiler},
+		recorder, c.cfg.Clock)
 	if err != nil {
 		logger.Error(err, "Cannot start the run executor")
 		return
 	}
-	scheduler, err := job.NewScheduler(c.pipelines, c.clientFor, jobFactory.Pipelines().V1beta1().Jobs(), runs, c.cfg.Clock)
+	scheduler, err := job.NewScheduler(c.pipelines, c.clientFor, jobFactory.Pipelines().V1beta1().Jobs(), runs, recorder, c.cfg.Clock)
 	if err != nil {
 		logger.Error(err, "Cannot start the job scheduler")
 		return

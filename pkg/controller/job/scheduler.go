@@ -42,6 +42,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -50,6 +51,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -93,6 +95,8 @@ type Scheduler struct {
 	synced    []cache.InformerSynced
 	queue     workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	clock     clock.WithTicker
+	// events records what happens to jobs as Kubernetes Events.
+	events record.EventRecorder
 
 	// expected are the runs this scheduler created that the run informer has not shown
 	// yet, by job, with when they were created. They count as active: without them a
@@ -103,13 +107,14 @@ type Scheduler struct {
 }
 
 // NewScheduler returns a scheduler that writes jobs' status with client, creates runs
-// with clientFor's client for each job's author, and sees jobs and runs through the
-// informers. clk tells the time and drives the queue's delays (clock.RealClock{}
-// outside tests).
+// with clientFor's client for each job's author, sees jobs and runs through the
+// informers and records events with events. clk tells the time and drives the queue's
+// delays (clock.RealClock{} outside tests).
 func NewScheduler(client versioned.Interface, clientFor ClientFor, jobInformer pipelinesinformers.JobInformer,
-	runInformer pipelinesinformers.RunInformer, clk clock.WithTicker) (*Scheduler, error) {
+	runInformer pipelinesinformers.RunInformer, events record.EventRecorder, clk clock.WithTicker) (*Scheduler, error) {
 	registerMetrics()
 	s := &Scheduler{
+		events:    events,
 		client:    client,
 		clientFor: clientFor,
 		jobs:      jobInformer.Lister(),
@@ -209,7 +214,8 @@ func (s *Scheduler) sync(ctx context.Context, key cache.ObjectName) error {
 	if err != nil {
 		st.Active = active
 		st.NextScheduleTime = nil
-		s.setCondition(job, st, metav1.ConditionFalse, "InvalidSchedule", err.Error())
+		s.setCondition(job, st, metav1.ConditionFalse, pipelines.JobReasonInvalidSchedule, err.Error())
+		s.events.Event(job, corev1.EventTypeWarning, pipelines.JobReasonInvalidSchedule, err.Error())
 		return s.updateStatus(ctx, job, st)
 	}
 
@@ -228,14 +234,16 @@ func (s *Scheduler) sync(ctx context.Context, key cache.ObjectName) error {
 			if apierrors.IsForbidden(err) {
 				// Retrying cannot help: only a new spec, set by someone allowed, can.
 				enabled = false
-				s.setAuthorized(job, st, metav1.ConditionFalse, pipelines.JobReasonAuthorForbidden,
-					fmt.Sprintf("runs are created as %q, who may no longer create this one: %v; a spec update by someone allowed makes them its author",
-						job.Status.Author.Username, err))
+				msg := fmt.Sprintf("runs are created as %q, who may no longer create this one: %v; a spec update by someone allowed makes them its author",
+					job.Status.Author.Username, err)
+				s.setAuthorized(job, st, metav1.ConditionFalse, pipelines.JobReasonAuthorForbidden, msg)
+				s.events.Event(job, corev1.EventTypeWarning, pipelines.JobReasonAuthorForbidden, msg)
 				break
 			}
 			if err != nil {
 				createErr = err
-				s.setCondition(job, st, metav1.ConditionFalse, "RunCreateFailed", err.Error())
+				s.setCondition(job, st, metav1.ConditionFalse, pipelines.JobReasonRunCreateFailed, err.Error())
+				s.events.Event(job, corev1.EventTypeWarning, pipelines.JobReasonRunCreateFailed, err.Error())
 				break
 			}
 			s.setAuthorized(job, st, metav1.ConditionTrue, pipelines.JobReasonAuthorAllowed,
@@ -243,7 +251,7 @@ func (s *Scheduler) sync(ctx context.Context, key cache.ObjectName) error {
 			scheduleLag.Observe(now.Sub(t).Seconds())
 			active = append(active, name)
 			last = t
-			s.setCondition(job, st, metav1.ConditionTrue, "RunCreated", "created run "+name)
+			s.setCondition(job, st, metav1.ConditionTrue, pipelines.JobReasonRunCreated, "created run "+name)
 		}
 	}
 	if !last.IsZero() {
@@ -367,6 +375,7 @@ func (s *Scheduler) createRun(ctx context.Context, key cache.ObjectName, job *v1
 	default:
 		runsCreated.Inc()
 		logger.Info("Created run", "job", klog.KObj(job), "run", run.Name, "scheduledTime", t.UTC().Format(time.RFC3339))
+		s.events.Eventf(job, corev1.EventTypeNormal, pipelines.JobReasonRunCreated, "Created run %s for %s", run.Name, t.UTC().Format(time.RFC3339))
 	}
 	s.mu.Lock()
 	if s.expected[key] == nil {
@@ -410,6 +419,7 @@ func (s *Scheduler) recordNotSynced(ctx context.Context, job *v1beta1.Job, reaso
 	st := job.Status.DeepCopy()
 	st.NextScheduleTime = nil
 	worker.SetNotSynced(&st.Conditions, job.Generation, s.clock.Now(), reason, msg)
+	s.events.Event(job, corev1.EventTypeWarning, reason, msg)
 	return s.write(ctx, job, st)
 }
 

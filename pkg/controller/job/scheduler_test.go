@@ -34,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
@@ -58,6 +59,7 @@ type harness struct {
 	// as an author whose access was revoked.
 	authors []string
 	forbid  bool
+	events  *record.FakeRecorder
 }
 
 // clientFor stands in for impersonation: it records the author and returns the fake
@@ -99,10 +101,10 @@ func newHarness(t *testing.T, job *v1beta1.Job) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	h := &harness{t: t, ctx: ctx, client: fake.NewSimpleClientset(job), clock: testingclock.NewFakeClock(t0),
-		key: cache.ObjectName{Namespace: job.Namespace, Name: job.Name}}
+		key: cache.ObjectName{Namespace: job.Namespace, Name: job.Name}, events: record.NewFakeRecorder(100)}
 	factory := externalversions.NewSharedInformerFactory(h.client, 0)
 	var err error
-	h.s, err = NewScheduler(h.client, h.clientFor, factory.Pipelines().V1beta1().Jobs(), factory.Pipelines().V1beta1().Runs(), h.clock)
+	h.s, err = NewScheduler(h.client, h.clientFor, factory.Pipelines().V1beta1().Jobs(), factory.Pipelines().V1beta1().Runs(), h.events, h.clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,6 +274,19 @@ func TestSchedulerCreatesRunsOnSchedule(t *testing.T) {
 	}
 	if c := meta.FindStatusCondition(h.job().Status.Conditions, ConditionScheduled); c == nil || c.Status != metav1.ConditionTrue {
 		t.Errorf("conditions %+v", h.job().Status.Conditions)
+	}
+	h.expectEvents("Normal RunCreated Created run nightly-1772359210 for 2026-03-01T10:00:10Z")
+}
+
+// expectEvents checks the events recorded since the last call.
+func (h *harness) expectEvents(want ...string) {
+	h.t.Helper()
+	var got []string
+	for len(h.events.Events) > 0 {
+		got = append(got, <-h.events.Events)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		h.t.Errorf("events (-want +got):\n%s", diff)
 	}
 }
 
@@ -482,6 +497,7 @@ func TestSchedulerStopsWhenAuthorIsForbidden(t *testing.T) {
 		c.ObservedGeneration != 1 {
 		t.Fatalf("condition Authorized: %+v", c)
 	}
+	h.expectEvents("Warning AuthorForbidden " + h.authorized().Message)
 
 	// Access is back, but nobody has renewed the job: it stays stopped.
 	h.forbid = false

@@ -47,6 +47,7 @@ import (
 	"strconv"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -61,6 +62,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
@@ -98,6 +100,8 @@ type Executor struct {
 	queue     workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	clock     clock.PassiveClock
 	rules     Rules
+	// events records what happens to runs as Kubernetes Events.
+	events record.EventRecorder
 
 	// wfLister reads the workflows of runs; Run sets it once Argo's API is served.
 	wfLister cache.GenericLister
@@ -115,13 +119,14 @@ type Rules struct {
 }
 
 // NewExecutor returns an executor that reads and writes runs with client, sees them
-// through runInformer and manages workflows with workflows, under rules. clk tells
-// the time (clock.RealClock{} outside tests).
+// through runInformer, manages workflows with workflows under rules and records events
+// with events. clk tells the time (clock.RealClock{} outside tests).
 func NewExecutor(client versioned.Interface, workflows dynamic.Interface, runInformer pipelinesinformers.RunInformer,
-	rules Rules, clk clock.WithTicker) (*Executor, error) {
+	rules Rules, events record.EventRecorder, clk clock.WithTicker) (*Executor, error) {
 	registerMetrics()
 	e := &Executor{
 		rules:     rules,
+		events:    events,
 		client:    client,
 		workflows: workflows,
 		runs:      runInformer.Lister(),
@@ -290,7 +295,7 @@ func (e *Executor) sync(ctx context.Context, key cache.ObjectName) error {
 		return err
 	}
 	if terminating && !workflowFinished(wfStatus.Phase) {
-		if err := e.shutdown(ctx, wf); err != nil {
+		if err := e.shutdown(ctx, run, wf); err != nil {
 			return err
 		}
 	}
@@ -324,7 +329,8 @@ func (e *Executor) start(ctx context.Context, run *v1beta1.Run, attempt int32) e
 		now := metav1.NewTime(e.clock.Now())
 		st.CompletionTime = &now
 		if attempt > 1 {
-			e.setRetried(run, st, metav1.ConditionFalse, "RetryFailed", failed.Error())
+			e.setRetried(run, st, metav1.ConditionFalse, pipelines.EventRetryFailed, failed.Error())
+			e.events.Eventf(run, corev1.EventTypeWarning, pipelines.EventRetryFailed, "Attempt %d cannot start: %s", attempt, failed.Error())
 		}
 		logger.Info("Run cannot be executed", "run", klog.KObj(run), "attempt", attempt, "reason", failed.Error())
 		return e.updateStatus(ctx, run, st)
@@ -345,7 +351,9 @@ func (e *Executor) start(ctx context.Context, run *v1beta1.Run, attempt int32) e
 	st.WorkflowName = wf.GetName()
 	st.Attempts = attempt
 	if attempt > 1 {
-		e.setRetried(run, &st, metav1.ConditionFalse, "Retried", fmt.Sprintf("attempt %d is workflow %s", attempt, wf.GetName()))
+		msg := fmt.Sprintf("attempt %d is workflow %s", attempt, wf.GetName())
+		e.setRetried(run, &st, metav1.ConditionFalse, "Retried", msg)
+		e.events.Event(run, corev1.EventTypeNormal, pipelines.EventRetrying, "Retrying: "+msg)
 	}
 	return e.updateStatus(ctx, run, &st)
 }
@@ -404,6 +412,8 @@ func (e *Executor) retry(ctx context.Context, run *v1beta1.Run, attempt int32) e
 		}
 		klog.FromContext(ctx).Info("Retrying the failed steps of the workflow", "run", klog.KObj(run), "workflow", wf.GetName(),
 			"attempt", attempt, "steps", len(rerun))
+		e.events.Eventf(run, corev1.EventTypeNormal, pipelines.EventRetrying, "Retrying: attempt %d re-runs %d failed steps of workflow %s",
+			attempt, len(rerun), wf.GetName())
 	}
 	wfStatus, err := readStatus(wf)
 	if err != nil {
@@ -506,6 +516,7 @@ func (e *Executor) ensureWorkflow(ctx context.Context, run *v1beta1.Run, attempt
 	case err == nil:
 		workflowsCreated.Inc()
 		klog.FromContext(ctx).Info("Created workflow", "run", klog.KObj(run), "workflow", name, "attempt", attempt)
+		e.events.Eventf(run, corev1.EventTypeNormal, pipelines.EventWorkflowCreated, "Created workflow %s (attempt %d)", name, attempt)
 		return created, nil
 	case apierrors.IsAlreadyExists(err):
 		existing, err := client.Get(ctx, name, metav1.GetOptions{})
@@ -529,7 +540,7 @@ func adopt(run *v1beta1.Run, wf *unstructured.Unstructured) (*unstructured.Unstr
 
 // shutdown asks Argo to terminate a workflow: it stops the running pods and fails
 // the workflow.
-func (e *Executor) shutdown(ctx context.Context, wf *unstructured.Unstructured) error {
+func (e *Executor) shutdown(ctx context.Context, run *v1beta1.Run, wf *unstructured.Unstructured) error {
 	if s, _, _ := unstructured.NestedString(wf.Object, "spec", "shutdown"); s == "Terminate" {
 		return nil
 	}
@@ -539,6 +550,7 @@ func (e *Executor) shutdown(ctx context.Context, wf *unstructured.Unstructured) 
 		return fmt.Errorf("terminating workflow %s/%s: %w", wf.GetNamespace(), wf.GetName(), err)
 	}
 	klog.FromContext(ctx).Info("Terminating workflow", "workflow", klog.KObj(wf))
+	e.events.Eventf(run, corev1.EventTypeNormal, pipelines.EventTerminating, "Terminating workflow %s", wf.GetName())
 	return nil
 }
 
@@ -559,6 +571,7 @@ func (e *Executor) panicked(ctx context.Context, key cache.ObjectName, err error
 func (e *Executor) recordNotSynced(ctx context.Context, run *v1beta1.Run, reason, msg string) error {
 	st := run.Status.DeepCopy()
 	worker.SetNotSynced(&st.Conditions, run.Generation, e.clock.Now(), reason, msg)
+	e.events.Event(run, corev1.EventTypeWarning, reason, msg)
 	return e.write(ctx, run, st)
 }
 
@@ -581,8 +594,26 @@ func (e *Executor) write(ctx context.Context, run *v1beta1.Run, st *v1beta1.RunS
 	}
 	if run.Status.Phase != st.Phase {
 		klog.FromContext(ctx).V(2).Info("Run changed phase", "run", klog.KObj(run), "from", run.Status.Phase, "to", st.Phase)
+		if ev, ok := phaseEvents[st.Phase]; ok {
+			msg := fmt.Sprintf("Run is %s", st.Phase)
+			if st.Message != "" {
+				msg += ": " + st.Message
+			}
+			e.events.Event(run, ev.eventType, ev.reason, msg)
+		}
 	}
 	return nil
+}
+
+// phaseEvents are the events of a run's phases. Pending has none: a workflow created
+// or a retry says more.
+var phaseEvents = map[v1beta1.RunPhase]struct{ eventType, reason string }{
+	v1beta1.RunPhaseRunning:   {corev1.EventTypeNormal, pipelines.EventRunning},
+	v1beta1.RunPhaseSucceeded: {corev1.EventTypeNormal, pipelines.EventSucceeded},
+	v1beta1.RunPhaseFailed:    {corev1.EventTypeWarning, pipelines.EventFailed},
+	v1beta1.RunPhaseError:     {corev1.EventTypeWarning, pipelines.EventError},
+	v1beta1.RunPhaseCanceling: {corev1.EventTypeNormal, pipelines.EventCanceling},
+	v1beta1.RunPhaseCanceled:  {corev1.EventTypeNormal, pipelines.EventCanceled},
 }
 
 // trimWorkflow keeps of a cached workflow what the executor reads: metadata, the
