@@ -412,8 +412,8 @@ func (e *Executor) retry(ctx context.Context, run *v1beta1.Run, attempt int32) e
 		}
 		klog.FromContext(ctx).Info("Retrying the failed steps of the workflow", "run", klog.KObj(run), "workflow", wf.GetName(),
 			"attempt", attempt, "steps", len(rerun))
-		e.events.Eventf(run, corev1.EventTypeNormal, pipelines.EventRetrying, "Retrying: attempt %d re-runs %d failed steps of workflow %s",
-			attempt, len(rerun), wf.GetName())
+		e.events.Eventf(run, corev1.EventTypeNormal, pipelines.EventRetrying, "Retrying: attempt %d re-runs the failed steps of workflow %s",
+			attempt, wf.GetName())
 	}
 	wfStatus, err := readStatus(wf)
 	if err != nil {
