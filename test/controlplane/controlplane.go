@@ -6,8 +6,8 @@
 // listening on 127.0.0.1.
 //
 // A caller may ask for more (Config): kube-controller-manager (default service accounts,
-// service-account tokens, namespace deletion, ClusterRole aggregation; not the garbage
-// collector, see controllerManagerControllers), kube-scheduler, and a node simulated by kwok, which moves the pods
+// service-account tokens, namespace deletion, ClusterRole aggregation, the garbage
+// collector; see controllerManagerControllers), kube-scheduler, and a node simulated by kwok, which moves the pods
 // bound to it through Running to Succeeded or Failed without running any container
 // (PodOutcomeAnnotation). StartWorkflowController then runs Argo Workflows' own controller.
 //
