@@ -68,6 +68,10 @@ func TestSweepDeletesWhatAGoneOwnerOwned(t *testing.T) {
 // experiment deletes its runs (the server) and so their workflows (the collector).
 func TestGarbageCollectorDeletesARunsWorkflow(t *testing.T) {
 	setup(t)
+	// The collector finds the aggregated API by discovery, every 30 s. Until it watches
+	// runs it learns of a deleted run only when it next checks the workflow's owner, with
+	// a backoff that has grown to tens of seconds by then.
+	waitGCWatches(t)
 	ns := newNamespace(t)
 	c := clientFor(t, framework.AdminUser)
 	fixture(t, c, ns, "p", oneStep)

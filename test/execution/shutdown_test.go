@@ -40,7 +40,7 @@ const gcWatchWait = 2 * time.Minute
 
 // waitGCWatches waits until the server has a watch open on experiments, a resource that
 // only kube-controller-manager's garbage collector watches here (the controllers watch
-// runs and jobs).
+// runs and jobs); the collector starts watching every resource of the API at once.
 func waitGCWatches(t *testing.T) {
 	t.Helper()
 	const metric = `apiserver_longrunning_requests{component="apiserver",group="pipelines.kubeflow.org",resource="experiments",scope="cluster",subresource="",verb="WATCH"`
