@@ -48,9 +48,9 @@ const (
 	// WorkDir holds the files the launcher gives the component: the executor
 	// output file and the output parameters' files.
 	WorkDir = "/tmp/kfp_outputs"
-	// PodEnv names the pod, which makes output artifact URIs unique per loop
-	// iteration and retry; HOSTNAME is its fallback (a pod's hostname is its name).
-	PodEnv = "KFP_POD_NAME"
+	// PodEnv is the pod's name in its containers (a pod's hostname is its name):
+	// it makes output artifact URIs unique per loop iteration and retry.
+	PodEnv = "HOSTNAME"
 )
 
 // ExitError is a failure of the component's command: the launcher exits with its
@@ -178,9 +178,6 @@ func Parse(args []string) (*Launcher, error) {
 		return nil, fmt.Errorf("--spec: %w", err)
 	}
 	pod := os.Getenv(PodEnv)
-	if pod == "" {
-		pod = os.Getenv("HOSTNAME")
-	}
 	return &Launcher{
 		Spec: s, Parameters: params, Artifacts: arts,
 		Run: os.Getenv(launcherspec.RunEnv), Namespace: os.Getenv(launcherspec.NamespaceEnv), Pod: pod,
