@@ -224,3 +224,21 @@ func TestParseValue(t *testing.T) {
 		t.Error("1.5 accepted as an integer")
 	}
 }
+
+// The KFP SDK writes YAML with PyYAML, for which an unquoted y, n, on or off is a
+// string: an input named y (critical/mixed_parameters.yaml) keeps its name.
+func TestDocumentsYAML12(t *testing.T) {
+	docs, err := Documents([]byte("y: n\nlist: [on, off, yes]\nnum: 1.5\nint: 12345678901234567\n---\n# empty\n---\n7: x\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`{"int":12345678901234567,"list":["on","off","yes"],"num":1.5,"y":"n"}`, `{"7":"x"}`}
+	if len(docs) != len(want) {
+		t.Fatalf("got %d documents %q, want %q", len(docs), docs, want)
+	}
+	for i := range want {
+		if string(docs[i]) != want[i] {
+			t.Errorf("document %d = %s, want %s", i, docs[i], want[i])
+		}
+	}
+}
