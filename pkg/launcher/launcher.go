@@ -266,9 +266,12 @@ func (l *Launcher) executorInput() (*ExecutorInput, error) {
 	if l.Spec.Inputs != nil {
 		defs = *l.Spec.Inputs
 	}
-	for name := range l.Parameters {
+	// A task may have inputs its component does not declare (the SDK's
+	// pipelinechannel-- inputs that resource and platform settings name): they are
+	// handed on as strings, for the placeholders that name them.
+	for _, name := range sortedKeys(l.Parameters) {
 		if defs.Parameters[name] == nil {
-			return nil, fmt.Errorf("--parameter %s: the component has no such input parameter", name)
+			in.Inputs.ParameterValues[name] = l.Parameters[name]
 		}
 	}
 	for name := range l.Artifacts {
@@ -323,33 +326,45 @@ func (l *Launcher) executorInput() (*ExecutorInput, error) {
 		in.Inputs.Artifacts[name] = list
 	}
 	root := l.root()
+	pod := l.Pod
+	if pod == "" {
+		pod = randomID()
+	}
+	// The task's root in the store holds its output artifacts. The executor output
+	// file goes under its local path, as kfp.dsl takes the directory of that file for
+	// the task root that dsl.get_uri() returns (a pythonic artifact's URI).
+	taskRoot := ""
 	in.Outputs.OutputFile = path.Join(WorkDir, "output_metadata.json")
-	if out := l.Spec.Outputs; out != nil {
-		for _, name := range sortedKeys(out.Parameters) {
-			if in.Outputs.Parameters == nil {
-				in.Outputs.Parameters = map[string]*OutputParameter{}
-			}
-			in.Outputs.Parameters[name] = &OutputParameter{OutputFile: path.Join(WorkDir, "parameters", name, "data")}
+	if root != "" {
+		taskRoot = OutputURI(root, l.Namespace, l.Run, l.Spec.Task, pod, "")
+		if inStore(taskRoot) {
+			in.Outputs.OutputFile = path.Join(LocalPath(taskRoot), "executor_output.json")
 		}
-		if len(out.Artifacts) > 0 && root == "" {
-			return nil, fmt.Errorf("no pipeline root for the output artifacts: the run gives none and %s is not set (the namespace's ConfigMap pipelines-artifacts, key pipelineRoot)", objectstore.EnvPipelineRoot)
+	}
+	out := l.Spec.Outputs
+	if out == nil {
+		return in, nil
+	}
+	for _, name := range sortedKeys(out.Parameters) {
+		if in.Outputs.Parameters == nil {
+			in.Outputs.Parameters = map[string]*OutputParameter{}
 		}
-		exec := l.Pod
-		if exec == "" {
-			exec = randomID()
+		in.Outputs.Parameters[name] = &OutputParameter{OutputFile: path.Join(WorkDir, "parameters", name, "data")}
+	}
+	if len(out.Artifacts) > 0 && root == "" {
+		return nil, fmt.Errorf("no pipeline root for the output artifacts: the run gives none and %s is not set (the namespace's ConfigMap pipelines-artifacts, key pipelineRoot)", objectstore.EnvPipelineRoot)
+	}
+	for _, name := range sortedKeys(out.Artifacts) {
+		if in.Outputs.Artifacts == nil {
+			in.Outputs.Artifacts = map[string]*launcherspec.ArtifactList{}
 		}
-		for _, name := range sortedKeys(out.Artifacts) {
-			if in.Outputs.Artifacts == nil {
-				in.Outputs.Artifacts = map[string]*launcherspec.ArtifactList{}
-			}
-			def := out.Artifacts[name]
-			in.Outputs.Artifacts[name] = &launcherspec.ArtifactList{Artifacts: []launcherspec.Artifact{{
-				Name:     name,
-				Type:     def.ArtifactType,
-				URI:      OutputURI(root, l.Namespace, l.Run, l.Spec.Task, exec, name),
-				Metadata: def.Metadata,
-			}}}
-		}
+		def := out.Artifacts[name]
+		in.Outputs.Artifacts[name] = &launcherspec.ArtifactList{Artifacts: []launcherspec.Artifact{{
+			Name:     name,
+			Type:     def.ArtifactType,
+			URI:      taskRoot + "/" + name,
+			Metadata: def.Metadata,
+		}}}
 	}
 	return in, nil
 }
