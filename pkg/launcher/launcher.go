@@ -196,6 +196,9 @@ func (l *Launcher) Execute(ctx context.Context) error {
 	if l.Stderr == nil {
 		l.Stderr = os.Stderr
 	}
+	if len(l.Spec.Container.Command) == 0 {
+		return fmt.Errorf("the executor has no command: the launcher replaces the image's entrypoint, so the component must name its program")
+	}
 	in, err := l.executorInput()
 	if err != nil {
 		return err
@@ -225,8 +228,8 @@ func (l *Launcher) Execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(c.Command) == 0 || len(argv) == 0 {
-		return fmt.Errorf("the executor has no command: the launcher replaces the image's entrypoint, so the component must name its program")
+	if len(argv) == 0 {
+		return fmt.Errorf("the executor's command is empty once its placeholders are resolved")
 	}
 	if err := l.runCommand(ctx, argv); err != nil {
 		return err
