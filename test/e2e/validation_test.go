@@ -48,6 +48,8 @@ func TestInvalidObjects(t *testing.T) {
 	withVersion.Spec.PipelineRef.VersionName = "fx-v9"
 	badRef := newRun("bad-ref", "fx", "fx")
 	badRef.Spec.PipelineRef.Namespace = "Not_A_Namespace"
+	badRoot := newRun("bad-root", "fx", "fx")
+	badRoot.Spec.PipelineRoot = "gs://bucket/root"
 	noSchedule := newJob("no-schedule", "fx", "fx")
 	noSchedule.Spec.Schedule = v1beta1.Schedule{}
 	creates := []struct {
@@ -79,6 +81,9 @@ func TestInvalidObjects(t *testing.T) {
 		{"run-bad-pipeline-namespace", "spec.pipelineRef.namespace",
 			func() error { _, err := p.Runs(ns).Create(ctx, badRef, metav1.CreateOptions{}); return err },
 			func() error { _, err := p.Runs(ns).Get(ctx, "bad-ref", metav1.GetOptions{}); return err }},
+		{"run-bad-pipeline-root", "spec.pipelineRoot",
+			func() error { _, err := p.Runs(ns).Create(ctx, badRoot, metav1.CreateOptions{}); return err },
+			func() error { _, err := p.Runs(ns).Get(ctx, "bad-root", metav1.GetOptions{}); return err }},
 		{"version-without-pipeline", "spec.pipelineName",
 			func() error {
 				_, err := p.PipelineVersions(ns).Create(ctx, newPipelineVersion("orphan", "missing"), metav1.CreateOptions{})
@@ -124,6 +129,8 @@ func TestInvalidObjects(t *testing.T) {
 		}
 		_, err = p.Runs(ns).Patch(ctx, "fixed", "application/merge-patch+json", []byte(`{"spec":{"experimentName":"other"}}`), metav1.PatchOptions{})
 		expectInvalid(t, err, "spec")
+		_, err = p.Runs(ns).Patch(ctx, "fixed", "application/merge-patch+json", []byte(`{"spec":{"pipelineRoot":"s3://elsewhere/root"}}`), metav1.PatchOptions{})
+		expectInvalid(t, err, "spec.pipelineRoot")
 		unchanged(t, run.ResourceVersion, func() (metav1.Object, error) { return p.Runs(ns).Get(ctx, "fixed", metav1.GetOptions{}) })
 	})
 

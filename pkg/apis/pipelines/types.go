@@ -275,6 +275,10 @@ type RunSpec struct {
 	// ServiceAccountName is the service account, in the run's namespace, its pods run as.
 	// Empty means the namespace's default pipeline runner.
 	ServiceAccountName string
+	// PipelineRoot is the s3:// (or minio://) URI under which a pipeline-IR run's
+	// output artifacts are written, overriding the pipeline's defaultPipelineRoot.
+	// Empty means the pipeline's, else the namespace's (docs/artifacts.md).
+	PipelineRoot string
 }
 
 // RunStatus is where a run is.

@@ -145,6 +145,9 @@ func CompileIR(run *v1beta1.Run, version *v1beta1.PipelineVersion, opts compiler
 	for _, p := range run.Spec.Parameters {
 		params[p.Name] = p.Value
 	}
+	if run.Spec.PipelineRoot != "" {
+		opts.PipelineRoot = run.Spec.PipelineRoot
+	}
 	return compiler.Compile(ir, platform, params, opts)
 }
 

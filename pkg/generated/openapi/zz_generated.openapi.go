@@ -1325,6 +1325,13 @@ func schema_pkg_apis_pipelines_v1beta1_RunSpec(ref common.ReferenceCallback) com
 							Format:      "",
 						},
 					},
+					"pipelineRoot": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PipelineRoot is the s3:// (or minio://) URI under which a pipeline-IR run's output artifacts are written, overriding the pipeline's defaultPipelineRoot. Empty means the pipeline's, else the namespace's (docs/artifacts.md).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 				},
 				Required: []string{"experimentName", "pipelineRef"},
 			},

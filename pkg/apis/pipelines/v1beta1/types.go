@@ -319,6 +319,11 @@ type RunSpec struct {
 	// Empty means the namespace's default pipeline runner.
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	// PipelineRoot is the s3:// (or minio://) URI under which a pipeline-IR run's
+	// output artifacts are written, overriding the pipeline's defaultPipelineRoot.
+	// Empty means the pipeline's, else the namespace's (docs/artifacts.md).
+	// +optional
+	PipelineRoot string `json:"pipelineRoot,omitempty"`
 }
 
 // RunStatus is where a run is.

@@ -21,6 +21,7 @@ package validation
 import (
 	"bytes"
 	"net/url"
+	"regexp"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -50,6 +51,8 @@ const (
 	// of the schedule, the names of the runs a job creates.
 	MaxJobNameLength = MaxRunNameLength - 11
 	maxConcurrency   = 10
+	// maxPipelineRoot is S3's longest key (1024) plus room for the scheme and bucket.
+	maxPipelineRoot = 1100
 )
 
 var (
@@ -183,6 +186,7 @@ func ValidateRun(r *pipelines.Run) field.ErrorList {
 	errs = append(errs, validatePipelineRef(&r.Spec.PipelineRef, spec.Child("pipelineRef"))...)
 	errs = append(errs, validateRunParameters(r.Spec.Parameters, spec.Child("parameters"))...)
 	errs = append(errs, validateServiceAccount(r.Spec.ServiceAccountName, spec.Child("serviceAccountName"))...)
+	errs = append(errs, validatePipelineRoot(r.Spec.PipelineRoot, spec.Child("pipelineRoot"))...)
 	return append(errs, validateRunStatus(&r.Status, nil)...)
 }
 
@@ -194,6 +198,7 @@ func ValidateRunUpdate(r, old *pipelines.Run) field.ErrorList {
 	errs = append(errs, immutable(r.Spec.PipelineRef, old.Spec.PipelineRef, spec.Child("pipelineRef"))...)
 	errs = append(errs, immutable(r.Spec.Parameters, old.Spec.Parameters, spec.Child("parameters"))...)
 	errs = append(errs, apimachineryvalidation.ValidateImmutableField(r.Spec.ServiceAccountName, old.Spec.ServiceAccountName, spec.Child("serviceAccountName"))...)
+	errs = append(errs, apimachineryvalidation.ValidateImmutableField(r.Spec.PipelineRoot, old.Spec.PipelineRoot, spec.Child("pipelineRoot"))...)
 	// The version was resolved and authorized at create; the executor runs what these
 	// name, so no status update may point them elsewhere.
 	status := field.NewPath("status")
@@ -356,6 +361,40 @@ func validateServiceAccount(name string, p *field.Path) field.ErrorList {
 		errs = append(errs, field.Invalid(p, name, msg))
 	}
 	return errs
+}
+
+// pipelineRootSchemes are the URI schemes of the object stores the launcher writes to:
+// S3, and minio, the alias KFP writes for it.
+var pipelineRootSchemes = sets.New("s3", "minio")
+
+// bucketName is S3's rule for a bucket's name (lower-case letters, digits, dots and
+// hyphens, 3 to 63, starting and ending with a letter or digit).
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+// validatePipelineRoot checks a run's pipeline root: an s3:// or minio:// URI naming a
+// bucket and optionally a key prefix, nothing else, so that the launcher cannot be
+// pointed at a store other than its namespace's configured endpoint.
+func validatePipelineRoot(root string, p *field.Path) field.ErrorList {
+	if root == "" {
+		return nil
+	}
+	if len(root) > maxPipelineRoot {
+		return field.ErrorList{field.TooLong(p, "", maxPipelineRoot)}
+	}
+	u, err := url.Parse(root)
+	switch {
+	case err != nil:
+		return field.ErrorList{field.Invalid(p, root, "must be a URI: "+err.Error())}
+	case !pipelineRootSchemes.Has(u.Scheme):
+		return field.ErrorList{field.Invalid(p, root, "must be an s3:// or minio:// URI, e.g. s3://bucket/prefix")}
+	case u.User != nil || u.Port() != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+		return field.ErrorList{field.Invalid(p, root, "must be scheme://bucket/prefix, without credentials, port, query or fragment")}
+	case u.Host == "":
+		return field.ErrorList{field.Invalid(p, root, "must name a bucket, e.g. s3://bucket/prefix")}
+	case !bucketName.MatchString(u.Host):
+		return field.ErrorList{field.Invalid(p, root, "bucket must be 3 to 63 lower-case letters, digits, dots or hyphens, starting and ending with a letter or digit")}
+	}
+	return nil
 }
 
 func validateStorageState(s pipelines.StorageState, p *field.Path) field.ErrorList {

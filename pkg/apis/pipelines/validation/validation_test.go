@@ -531,6 +531,16 @@ func TestValidateRun(t *testing.T) {
 		{"completionTime at startTime", func(r *pipelines.Run) { r.Status.CompletionTime = at(t0) }, nil},
 		{"completionTime without startTime", func(r *pipelines.Run) { r.Status.StartTime = nil }, nil},
 		{"message too long", func(r *pipelines.Run) { r.Status.Message = n(32769) }, []problem{tooLong("status.message")}},
+		{"s3 pipelineRoot", func(r *pipelines.Run) { r.Spec.PipelineRoot = "s3://team-artifacts/pipelines/v2" }, nil},
+		{"minio pipelineRoot, bucket only", func(r *pipelines.Run) { r.Spec.PipelineRoot = "minio://mlpipeline" }, nil},
+		{"gs pipelineRoot", func(r *pipelines.Run) { r.Spec.PipelineRoot = "gs://bucket/root" }, []problem{invalid("spec.pipelineRoot")}},
+		{"path as pipelineRoot", func(r *pipelines.Run) { r.Spec.PipelineRoot = "/tmp/artifacts" }, []problem{invalid("spec.pipelineRoot")}},
+		{"pipelineRoot without bucket", func(r *pipelines.Run) { r.Spec.PipelineRoot = "s3:///prefix" }, []problem{invalid("spec.pipelineRoot")}},
+		{"pipelineRoot with credentials", func(r *pipelines.Run) { r.Spec.PipelineRoot = "s3://key:secret@bucket/p" }, []problem{invalid("spec.pipelineRoot")}},
+		{"pipelineRoot with port", func(r *pipelines.Run) { r.Spec.PipelineRoot = "s3://bucket:9000/p" }, []problem{invalid("spec.pipelineRoot")}},
+		{"pipelineRoot with query", func(r *pipelines.Run) { r.Spec.PipelineRoot = "s3://bucket/p?endpoint=x" }, []problem{invalid("spec.pipelineRoot")}},
+		{"pipelineRoot with upper-case bucket", func(r *pipelines.Run) { r.Spec.PipelineRoot = "s3://Bucket/p" }, []problem{invalid("spec.pipelineRoot")}},
+		{"pipelineRoot too long", func(r *pipelines.Run) { r.Spec.PipelineRoot = "s3://bucket/" + n(1100) }, []problem{tooLong("spec.pipelineRoot")}},
 		{"several mistakes", func(r *pipelines.Run) {
 			r.Name = "Tuning"
 			r.Spec.ExperimentName = ""
@@ -598,6 +608,8 @@ func TestValidateRunUpdate(t *testing.T) {
 		}, []problem{invalid("spec.parameters")}},
 		{"serviceAccountName change", func(r *pipelines.Run) { r.Spec.ServiceAccountName = "default" },
 			[]problem{invalid("spec.serviceAccountName")}},
+		{"pipelineRoot set", func(r *pipelines.Run) { r.Spec.PipelineRoot = "s3://other/root" },
+			[]problem{invalid("spec.pipelineRoot")}},
 		{"whole spec change", func(r *pipelines.Run) {
 			r.Spec = pipelines.RunSpec{ExperimentName: "x", PipelineRef: pipelines.PipelineRef{PipelineName: "y"}}
 		}, []problem{invalid("spec.experimentName"), invalid("spec.pipelineRef"), invalid("spec.parameters"), invalid("spec.serviceAccountName")}},

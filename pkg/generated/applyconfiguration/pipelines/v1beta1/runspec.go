@@ -32,6 +32,10 @@ type RunSpecApplyConfiguration struct {
 	// ServiceAccountName is the service account, in the run's namespace, its pods run as.
 	// Empty means the namespace's default pipeline runner.
 	ServiceAccountName *string `json:"serviceAccountName,omitempty"`
+	// PipelineRoot is the s3:// (or minio://) URI under which a pipeline-IR run's
+	// output artifacts are written, overriding the pipeline's defaultPipelineRoot.
+	// Empty means the pipeline's, else the namespace's (docs/artifacts.md).
+	PipelineRoot *string `json:"pipelineRoot,omitempty"`
 }
 
 // RunSpecApplyConfiguration constructs a declarative configuration of the RunSpec type for use with
@@ -74,5 +78,13 @@ func (b *RunSpecApplyConfiguration) WithParameters(values ...*RunParameterApplyC
 // If called multiple times, the ServiceAccountName field is set to the value of the last call.
 func (b *RunSpecApplyConfiguration) WithServiceAccountName(value string) *RunSpecApplyConfiguration {
 	b.ServiceAccountName = &value
+	return b
+}
+
+// WithPipelineRoot sets the PipelineRoot field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PipelineRoot field is set to the value of the last call.
+func (b *RunSpecApplyConfiguration) WithPipelineRoot(value string) *RunSpecApplyConfiguration {
+	b.PipelineRoot = &value
 	return b
 }
