@@ -303,3 +303,114 @@ func consumed(ir *pipelinespec.PipelineSpec, label string) bool {
 	}
 	return false
 }
+
+// TestStoreEnv: every task's main container gets the namespace's artifact-store
+// settings from the ConfigMap and Secret pipelines-artifacts, through optional
+// references (credentials from the Secret only), and the launcher's init container
+// gets none.
+func TestStoreEnv(t *testing.T) {
+	for _, file := range shareddata.Files(t, "kfp-v2", "valid", ".yaml") {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".yaml"), func(t *testing.T) {
+			wf, _ := CompileFile(t, file)
+			for _, tmpl := range wf.Spec.Templates {
+				ctr, ok := tmpl["container"].(map[string]any)
+				if !ok {
+					continue
+				}
+				refs := map[string]map[string]any{}
+				for _, e := range ctr["env"].([]any) {
+					e := e.(map[string]any)
+					if from, ok := e["valueFrom"].(map[string]any); ok && strings.HasPrefix(e["name"].(string), "PIPELINES_") {
+						refs[e["name"].(string)] = from
+					}
+				}
+				for _, v := range launcherspec.StoreEnv {
+					kind, other := "configMapKeyRef", "secretKeyRef"
+					if v.Secret {
+						kind, other = other, kind
+					}
+					from := refs[v.Env]
+					ref, _ := from[kind].(map[string]any)
+					if ref == nil || from[other] != nil || ref["name"] != "pipelines-artifacts" || ref["key"] != v.Key || ref["optional"] != true {
+						t.Errorf("template %s: %s is %v, want an optional %s to pipelines-artifacts key %s", tmpl["name"], v.Env, from, kind, v.Key)
+					}
+					delete(refs, v.Env)
+				}
+				if len(refs) > 0 {
+					t.Errorf("template %s: unexpected store variables %v", tmpl["name"], refs)
+				}
+				for _, ic := range tmpl["initContainers"].([]any) {
+					if env := ic.(map[string]any)["env"]; env != nil {
+						t.Errorf("template %s: the launcher's init container has env %v", tmpl["name"], env)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPipelineRoot: a task's launcher spec carries the run's pipeline root when it has
+// one, else the IR's defaultPipelineRoot, else none (the namespace's applies).
+func TestPipelineRoot(t *testing.T) {
+	files := shareddata.Files(t, "kfp-v2", "valid", ".yaml")
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := pipelinespec.Documents(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, irRoot, runRoot, want string }{
+		{"none", "", "", ""},
+		{"the IR's", "minio://mlpipeline/v2/artifacts", "", "minio://mlpipeline/v2/artifacts"},
+		{"the run's over the IR's", "minio://mlpipeline/v2/artifacts", "s3://team/runs", "s3://team/runs"},
+		{"the run's", "", "s3://team/runs", "s3://team/runs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ir, errs := pipelinespec.Parse(docs[0], field.NewPath("pipelineSpec"))
+			if len(errs) > 0 {
+				t.Fatal(errs.ToAggregate())
+			}
+			ir.DefaultPipelineRoot = tc.irRoot
+			params := map[string]string{}
+			for _, in := range ir.Inputs() {
+				if !in.Optional {
+					params[in.Name] = shareddata.RequiredValue(string(in.Type))
+				}
+			}
+			opts := testOptions
+			opts.PipelineRoot = tc.runRoot
+			raw, err := Compile(ir, nil, params, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wf Workflow
+			if err := json.Unmarshal(raw, &wf); err != nil {
+				t.Fatal(err)
+			}
+			tasks := 0
+			for _, tmpl := range wf.Spec.Templates {
+				ctr, ok := tmpl["container"].(map[string]any)
+				if !ok {
+					continue
+				}
+				tasks++
+				for _, a := range ctr["args"].([]any) {
+					if enc, ok := strings.CutPrefix(a.(string), "--spec="); ok {
+						spec, err := launcherspec.Decode(enc)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if spec.PipelineRoot != tc.want {
+							t.Errorf("template %s: pipelineRoot %q, want %q", tmpl["name"], spec.PipelineRoot, tc.want)
+						}
+					}
+				}
+			}
+			if tasks == 0 {
+				t.Fatalf("%s compiled to no container task", files[0])
+			}
+		})
+	}
+}

@@ -40,6 +40,21 @@ const (
 	runLabel = "pipelines.kubeflow.org/run"
 )
 
+// storeEnv gives the main container the namespace's artifact-store settings. The
+// references are optional, so that a namespace without the ConfigMap or Secret still
+// runs pipelines that pass no artifacts.
+func storeEnv() []any {
+	var env []any
+	for _, v := range launcherspec.StoreEnv {
+		ref, kind := map[string]any{"name": launcherspec.StoreConfig, "key": v.Key, "optional": true}, "configMapKeyRef"
+		if v.Secret {
+			kind = "secretKeyRef"
+		}
+		env = append(env, map[string]any{"name": v.Env, "valueFrom": map[string]any{kind: ref}})
+	}
+	return env
+}
+
 // k8s returns the platform spec of comp's executor, or nil.
 func (c *compiler) k8s(comp *pipelinespec.ComponentSpec) *pipelinespec.KubernetesExecutorConfig {
 	if comp.ExecutorLabel == "" {
@@ -139,6 +154,7 @@ func (c *compiler) container(comp *pipelinespec.ComponentSpec, executor string, 
 		map[string]any{"name": launcherspec.NamespaceEnv, "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.namespace"}}},
 		map[string]any{"name": launcherspec.TaskEnv, "value": literal(taskPath)},
 	}
+	env = append(env, storeEnv()...)
 	for _, e := range spec.Container.Env {
 		env = append(env, map[string]any{"name": e.Name, "value": literal(e.Value)})
 	}

@@ -56,6 +56,43 @@ const (
 	NamespaceEnv = "KFP_NAMESPACE"
 )
 
+// StoreConfig names the ConfigMap and the Secret in a run's namespace that configure
+// the namespace's artifact store (docs/artifacts.md). The compiler gives each task's
+// main container their keys as the environment variables below, through optional
+// references, so that only the namespace's pods read them, never the server.
+const StoreConfig = "pipelines-artifacts"
+
+// The artifact store's settings in the main container's environment.
+const (
+	// PipelineRootEnv is the namespace's pipeline root, e.g. s3://bucket/prefix; a
+	// Spec's PipelineRoot, when set, takes precedence.
+	PipelineRootEnv = "PIPELINES_PIPELINE_ROOT"
+	// EndpointEnv is the store's host:port or URL.
+	EndpointEnv = "PIPELINES_S3_ENDPOINT"
+	RegionEnv   = "PIPELINES_S3_REGION"
+	// InsecureEnv is "true" for plain HTTP.
+	InsecureEnv  = "PIPELINES_S3_INSECURE"
+	AccessKeyEnv = "PIPELINES_S3_ACCESS_KEY"
+	SecretKeyEnv = "PIPELINES_S3_SECRET_KEY"
+)
+
+// StoreVar is one artifact-store setting: the environment variable and the key of
+// the StoreConfig ConfigMap, or of the Secret, it comes from.
+type StoreVar struct {
+	Env, Key string
+	Secret   bool
+}
+
+// StoreEnv are the artifact-store settings, in the order the compiler sets them.
+var StoreEnv = []StoreVar{
+	{Env: PipelineRootEnv, Key: "pipelineRoot"},
+	{Env: EndpointEnv, Key: "endpoint"},
+	{Env: RegionEnv, Key: "region"},
+	{Env: InsecureEnv, Key: "insecure"},
+	{Env: AccessKeyEnv, Key: "accessKey", Secret: true},
+	{Env: SecretKeyEnv, Key: "secretKey", Secret: true},
+}
+
 // Spec is what the launcher needs to know about the task, fixed at compile time.
 type Spec struct {
 	// PipelineName is the pipeline's pipelineInfo.name.
@@ -63,8 +100,9 @@ type Spec struct {
 	// Task is the task's path from the root DAG, e.g. "for-loop-2/print-op"; its
 	// output artifacts' URIs are made from it (with the run and the iteration).
 	Task string `json:"task"`
-	// PipelineRoot is the root URI under which output artifacts are written; empty
-	// means the namespace's default.
+	// PipelineRoot is the root URI under which output artifacts are written: the
+	// run's spec.pipelineRoot, else the IR's defaultPipelineRoot; empty means the
+	// namespace's (PipelineRootEnv).
 	PipelineRoot string `json:"pipelineRoot,omitempty"`
 	// Inputs and Outputs are the component's input and output definitions.
 	Inputs  *pipelinespec.InputsSpec  `json:"inputs,omitempty"`
