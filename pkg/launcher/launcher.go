@@ -181,7 +181,7 @@ func Parse(args []string) (*Launcher, error) {
 	return &Launcher{
 		Spec: s, Parameters: params, Artifacts: arts,
 		Run: os.Getenv(launcherspec.RunEnv), Namespace: os.Getenv(launcherspec.NamespaceEnv), Pod: pod,
-		PipelineRoot: os.Getenv(objectstore.EnvPipelineRoot),
+		PipelineRoot: os.Getenv(launcherspec.PipelineRootEnv),
 	}, nil
 }
 
@@ -355,7 +355,7 @@ func (l *Launcher) executorInput() (*ExecutorInput, error) {
 		in.Outputs.Parameters[name] = &OutputParameter{OutputFile: path.Join(WorkDir, "parameters", name, "data")}
 	}
 	if len(out.Artifacts) > 0 && root == "" {
-		return nil, fmt.Errorf("no pipeline root for the output artifacts: the run gives none and %s is not set (the namespace's ConfigMap pipelines-artifacts, key pipelineRoot)", objectstore.EnvPipelineRoot)
+		return nil, fmt.Errorf("no pipeline root for the output artifacts: the run gives none and %s is not set (the namespace's ConfigMap pipelines-artifacts, key pipelineRoot)", launcherspec.PipelineRootEnv)
 	}
 	for _, name := range sortedKeys(out.Artifacts) {
 		if in.Outputs.Artifacts == nil {

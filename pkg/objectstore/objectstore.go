@@ -35,17 +35,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
-)
 
-// The environment variables the compiler gives a task's main container, from the
-// namespace's ConfigMap and Secret pipelines-artifacts.
-const (
-	EnvPipelineRoot = "PIPELINES_PIPELINE_ROOT"
-	EnvEndpoint     = "PIPELINES_S3_ENDPOINT"
-	EnvRegion       = "PIPELINES_S3_REGION"
-	EnvInsecure     = "PIPELINES_S3_INSECURE"
-	EnvAccessKey    = "PIPELINES_S3_ACCESS_KEY"
-	EnvSecretKey    = "PIPELINES_S3_SECRET_KEY"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/launcherspec"
 )
 
 // DefaultEndpoint is used when no endpoint is configured.
@@ -65,19 +56,20 @@ type Config struct {
 	AccessKey, SecretKey string
 }
 
-// ConfigFromEnv reads the Config from the environment variables above.
+// ConfigFromEnv reads the Config from the environment variables the compiler gives a
+// task's main container (launcherspec.StoreEnv).
 func ConfigFromEnv() (Config, error) {
 	c := Config{
-		PipelineRoot: os.Getenv(EnvPipelineRoot),
-		Endpoint:     os.Getenv(EnvEndpoint),
-		Region:       os.Getenv(EnvRegion),
-		AccessKey:    os.Getenv(EnvAccessKey),
-		SecretKey:    os.Getenv(EnvSecretKey),
+		PipelineRoot: os.Getenv(launcherspec.PipelineRootEnv),
+		Endpoint:     os.Getenv(launcherspec.EndpointEnv),
+		Region:       os.Getenv(launcherspec.RegionEnv),
+		AccessKey:    os.Getenv(launcherspec.AccessKeyEnv),
+		SecretKey:    os.Getenv(launcherspec.SecretKeyEnv),
 	}
-	if s := os.Getenv(EnvInsecure); s != "" {
+	if s := os.Getenv(launcherspec.InsecureEnv); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			return Config{}, fmt.Errorf("%s=%q: not a boolean", EnvInsecure, s)
+			return Config{}, fmt.Errorf("%s=%q: not a boolean", launcherspec.InsecureEnv, s)
 		}
 		c.Insecure = b
 	}
@@ -113,7 +105,7 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 		endpoint = u.Host
 	}
 	if (c.AccessKey == "") != (c.SecretKey == "") {
-		return nil, fmt.Errorf("object store credentials: both %s and %s are needed", EnvAccessKey, EnvSecretKey)
+		return nil, fmt.Errorf("object store credentials: both %s and %s are needed", launcherspec.AccessKeyEnv, launcherspec.SecretKeyEnv)
 	}
 	var creds *credentials.Credentials
 	if c.AccessKey != "" {
