@@ -8,6 +8,7 @@
 #                            (k8s.io/kubernetes) and etcd
 #   hack/tools/argo          workflow-controller (Argo Workflows)
 #   hack/tools/kwok          kwok, the node and pod simulator
+#   hack/tools/seaweedfs     weed, SeaweedFS's S3-compatible object store (test/s3server)
 #
 # Each module's programs are rebuilt only when its go.mod or go.sum changes (a stamp file in
 # the directory holds their checksum), so only the first run or a version change compiles;
@@ -84,5 +85,6 @@ build controlplane "kube-apiserver kube-controller-manager kube-scheduler kubect
 build argo "workflow-controller" " -X github.com/argoproj/argo-workflows/v4.version=${argo_version}" \
 	github.com/argoproj/argo-workflows/v4/cmd/workflow-controller
 build kwok "kwok" "" sigs.k8s.io/kwok/cmd/kwok
+build seaweedfs "weed" "" github.com/seaweedfs/seaweedfs/weed
 
 echo "${bindir}"

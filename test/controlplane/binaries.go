@@ -49,7 +49,7 @@ func ResolveBinDir(ctx context.Context, logger klog.Logger, dir string) (string,
 
 // toolModules are the modules under hack/tools whose programs hack/build-controlplane.sh
 // builds into one directory, each with a stamp file holding the checksum of its pins.
-var toolModules = []string{"controlplane", "argo", "kwok"}
+var toolModules = []string{"controlplane", "argo", "kwok", "seaweedfs"}
 
 // BinariesBuilt says whether hack/build-controlplane.sh would reuse existing binaries, so that
 // callers can warn that the first start will take minutes. It is a hint: the script decides.
