@@ -99,7 +99,7 @@ func (r *resolver) structure(m map[string]any) ([]string, error) {
 	if parts, ok := m["Concat"]; ok {
 		list, ok := parts.([]any)
 		if !ok {
-			return nil, fmt.Errorf("Concat placeholder: want a list, got %s", jsonString(parts))
+			return nil, fmt.Errorf("placeholder Concat: want a list, got %s", jsonString(parts))
 		}
 		var b strings.Builder
 		for _, p := range list {
@@ -113,11 +113,11 @@ func (r *resolver) structure(m map[string]any) ([]string, error) {
 	}
 	body, ok := m["IfPresent"].(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("IfPresent placeholder: want an object, got %s", jsonString(m["IfPresent"]))
+		return nil, fmt.Errorf("placeholder IfPresent: want an object, got %s", jsonString(m["IfPresent"]))
 	}
 	name, ok := body["InputName"].(string)
 	if !ok {
-		return nil, fmt.Errorf("IfPresent placeholder: no InputName in %s", jsonString(body))
+		return nil, fmt.Errorf("placeholder IfPresent: no InputName in %s", jsonString(body))
 	}
 	branch := body["Else"]
 	if r.present(name) {
