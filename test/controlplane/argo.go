@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/processkubelet"
 )
 
 const (
@@ -52,7 +54,8 @@ telemetryConfig: {enabled: false}
 // report forever before it counts a finished step as done. A stand-in for the wait container runs
 // with the controller: it reports, for every step pod that has started, that the step has no
 // outputs. Steps that declare outputs (parameters, artifacts, a result) therefore cannot feed
-// later steps here.
+// later steps, unless their pods run as processes (test/processkubelet, which reports their
+// outputs itself and which this stand-in leaves alone).
 func (c *ControlPlane) StartWorkflowController(ctx context.Context) error {
 	binary := filepath.Join(c.binDir, workflowControllerName)
 	if _, err := os.Stat(binary); err != nil {
@@ -118,7 +121,8 @@ func (c *ControlPlane) startTaskResultReporter(ctx context.Context) error {
 	var reported sync.Map // pod UIDs
 	report := func(obj any) {
 		pod, ok := obj.(*corev1.Pod)
-		if !ok || pod.Status.Phase == corev1.PodPending || pod.Status.Phase == corev1.PodUnknown {
+		// The process stand-in kubelet reports the outputs of the pods it runs.
+		if !ok || pod.Status.Phase == corev1.PodPending || pod.Status.Phase == corev1.PodUnknown || processkubelet.Owns(pod) {
 			return
 		}
 		if _, done := reported.Load(pod.UID); done {

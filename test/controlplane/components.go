@@ -49,7 +49,9 @@ var kwokStages []byte
 
 // PodOutcomeAnnotation decides how kwok ends a pod on the simulated node: absent or
 // "Succeeded", its containers exit 0 about a second after it started; "Failed", its container
-// "main" exits 1; "Running", it keeps running until the annotation changes. Argo copies a
+// "main" exits 1; "Running", it keeps running until the annotation changes; "Process", it
+// keeps running for test/processkubelet, the stand-in kubelet that runs the main container as a
+// host process and ends the pod (as it does the pods of KFP 2.x tasks, whatever the annotation). Argo copies a
 // template's metadata.annotations onto its pods, so a pipeline (or a run's parameter, through
 // "{{workflow.parameters.x}}") can say how its steps end; a test can also annotate a pod.
 const PodOutcomeAnnotation = "kwok.pipelines.kubeflow.org/outcome"

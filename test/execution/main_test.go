@@ -45,6 +45,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/controlplane"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/kubelet"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/processkubelet"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/shareddata"
 )
 
@@ -92,6 +93,8 @@ var (
 	// dyn is an admin's dynamic client, for workflows.
 	dyn  dynamic.Interface
 	node *kubelet.Kubelet
+	// processes runs the pods of KFP 2.x tasks (and those annotated Process) as host processes.
+	processes *processkubelet.Kubelet
 )
 
 func TestMain(m *testing.M) {
@@ -109,6 +112,9 @@ func TestMain(m *testing.M) {
 		envErr = start(crd, others)
 	}
 	code := m.Run()
+	if processes != nil {
+		processes.Stop()
+	}
 	if node != nil {
 		node.Close()
 	}
@@ -146,7 +152,23 @@ func start(crds ...string) error {
 	if node, err = kubelet.Start(ctx, env.ControlPlane().Client(), framework.SimulatedNode); err != nil {
 		return err
 	}
-	klog.InfoS("Execution tests ready", "node", node.Node)
+	// Pods of KFP 2.x tasks, and those annotated Process, run as host processes.
+	launcher, err := buildLauncher(ctx)
+	if err != nil {
+		return err
+	}
+	if processes, err = processkubelet.Start(ctx, processkubelet.Config{
+		Client:   env.ControlPlane().Client(),
+		Dynamic:  dyn,
+		Node:     framework.SimulatedNode,
+		Dir:      filepath.Join(env.Dir(), "pods"),
+		Launcher: launcher,
+		Path:     kfpVenvPath(),
+		Logs:     node,
+	}); err != nil {
+		return err
+	}
+	klog.InfoS("Execution tests ready", "node", node.Node, "launcher", launcher)
 	return nil
 }
 
