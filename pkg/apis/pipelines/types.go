@@ -331,6 +331,43 @@ type StepStatus struct {
 	CompletionTime *metav1.Time
 	// Message explains the phase, for example why the step failed.
 	Message string
+	// Pod is the pod the step ran in.
+	Pod string
+	// Cache says whether a KFP 2.x task's result came from a cache.
+	Cache StepCache
+	// OutputParameters and OutputArtifacts are a KFP 2.x task's outputs.
+	OutputParameters []StepOutputParameter
+	OutputArtifacts  []StepOutputArtifact
+}
+
+// StepCache says whether a step's result came from a cache.
+type StepCache string
+
+const (
+	// StepCacheNotCached is a task with caching enabled that ran: nothing is cached here.
+	StepCacheNotCached StepCache = "NotCached"
+	// StepCacheDisabled is a task whose caching was turned off.
+	StepCacheDisabled StepCache = "Disabled"
+)
+
+// StepOutputParameter is one output parameter of a step.
+type StepOutputParameter struct {
+	Name  string
+	Value string
+}
+
+// StepOutputArtifact is one artifact a step wrote.
+type StepOutputArtifact struct {
+	Name    string
+	URI     string
+	Type    string
+	Metrics []StepMetric
+}
+
+// StepMetric is one scalar metric a step logged.
+type StepMetric struct {
+	Name  string
+	Value string
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -72,6 +72,12 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &pipelinesv1beta1.RunStatusApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("Schedule"):
 		return &pipelinesv1beta1.ScheduleApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("StepMetric"):
+		return &pipelinesv1beta1.StepMetricApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("StepOutputArtifact"):
+		return &pipelinesv1beta1.StepOutputArtifactApplyConfiguration{}
+	case v1beta1.SchemeGroupVersion.WithKind("StepOutputParameter"):
+		return &pipelinesv1beta1.StepOutputParameterApplyConfiguration{}
 	case v1beta1.SchemeGroupVersion.WithKind("StepStatus"):
 		return &pipelinesv1beta1.StepStatusApplyConfiguration{}
 

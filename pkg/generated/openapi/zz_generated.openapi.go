@@ -59,6 +59,9 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1beta1.RunSpec{}.OpenAPIModelName():               schema_pkg_apis_pipelines_v1beta1_RunSpec(ref),
 		v1beta1.RunStatus{}.OpenAPIModelName():             schema_pkg_apis_pipelines_v1beta1_RunStatus(ref),
 		v1beta1.Schedule{}.OpenAPIModelName():              schema_pkg_apis_pipelines_v1beta1_Schedule(ref),
+		v1beta1.StepMetric{}.OpenAPIModelName():            schema_pkg_apis_pipelines_v1beta1_StepMetric(ref),
+		v1beta1.StepOutputArtifact{}.OpenAPIModelName():    schema_pkg_apis_pipelines_v1beta1_StepOutputArtifact(ref),
+		v1beta1.StepOutputParameter{}.OpenAPIModelName():   schema_pkg_apis_pipelines_v1beta1_StepOutputParameter(ref),
 		v1beta1.StepStatus{}.OpenAPIModelName():            schema_pkg_apis_pipelines_v1beta1_StepStatus(ref),
 		resource.Quantity{}.OpenAPIModelName():             schema_apimachinery_pkg_api_resource_Quantity(ref),
 		v1.APIGroup{}.OpenAPIModelName():                   schema_pkg_apis_meta_v1_APIGroup(ref),
@@ -1499,6 +1502,121 @@ func schema_pkg_apis_pipelines_v1beta1_Schedule(ref common.ReferenceCallback) co
 	}
 }
 
+func schema_pkg_apis_pipelines_v1beta1_StepMetric(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "StepMetric is one scalar metric a step logged.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"value": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Value is the number as JSON.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name", "value"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_pipelines_v1beta1_StepOutputArtifact(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "StepOutputArtifact is one artifact a step wrote.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is the output's name in the component.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"uri": {
+						SchemaProps: spec.SchemaProps{
+							Description: "URI is where the artifact is stored.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Type is the artifact's schema title, e.g. system.Dataset or system.Metrics.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metrics": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Metrics are the values of a system.Metrics artifact, at most 32.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1beta1.StepMetric{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
+		Dependencies: []string{
+			v1beta1.StepMetric{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_pipelines_v1beta1_StepOutputParameter(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "StepOutputParameter is one output parameter of a step.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is the output's name in the component.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"value": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Value is the value in the run-parameter encoding (a string as itself, other types as JSON), cut to 512 bytes.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name", "value"},
+			},
+		},
+	}
+}
+
 func schema_pkg_apis_pipelines_v1beta1_StepStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -1554,12 +1672,62 @@ func schema_pkg_apis_pipelines_v1beta1_StepStatus(ref common.ReferenceCallback) 
 							Format:      "",
 						},
 					},
+					"pod": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Pod is the pod the step ran in.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"cache": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Cache says, for a task of a KFP 2.x pipeline, whether its result came from a cache: NotCached (it ran; caching was asked for but this server caches nothing) or Disabled (caching was turned off for the task).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"outputParameters": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "OutputParameters are the output parameter values of a KFP 2.x task, each cut to 512 bytes, at most 32.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1beta1.StepOutputParameter{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"outputArtifacts": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "OutputArtifacts are the output artifacts of a KFP 2.x task, at most 32.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1beta1.StepOutputArtifact{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 				Required: []string{"name"},
 			},
 		},
 		Dependencies: []string{
-			v1.Time{}.OpenAPIModelName()},
+			v1beta1.StepOutputArtifact{}.OpenAPIModelName(), v1beta1.StepOutputParameter{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
 	}
 }
 

@@ -394,6 +394,65 @@ type StepStatus struct {
 	// Message explains the phase, for example why the step failed.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// Pod is the pod the step ran in.
+	// +optional
+	Pod string `json:"pod,omitempty"`
+	// Cache says, for a task of a KFP 2.x pipeline, whether its result came from a cache:
+	// NotCached (it ran; caching was asked for but this server caches nothing) or Disabled
+	// (caching was turned off for the task).
+	// +optional
+	Cache StepCache `json:"cache,omitempty"`
+	// OutputParameters are the output parameter values of a KFP 2.x task, each cut to 512
+	// bytes, at most 32.
+	// +optional
+	// +listType=atomic
+	OutputParameters []StepOutputParameter `json:"outputParameters,omitempty"`
+	// OutputArtifacts are the output artifacts of a KFP 2.x task, at most 32.
+	// +optional
+	// +listType=atomic
+	OutputArtifacts []StepOutputArtifact `json:"outputArtifacts,omitempty"`
+}
+
+// StepCache says whether a step's result came from a cache.
+type StepCache string
+
+const (
+	// StepCacheNotCached is a task with caching enabled that ran: nothing is cached here.
+	StepCacheNotCached StepCache = "NotCached"
+	// StepCacheDisabled is a task whose caching was turned off.
+	StepCacheDisabled StepCache = "Disabled"
+)
+
+// StepOutputParameter is one output parameter of a step.
+type StepOutputParameter struct {
+	// Name is the output's name in the component.
+	Name string `json:"name"`
+	// Value is the value in the run-parameter encoding (a string as itself, other types as
+	// JSON), cut to 512 bytes.
+	Value string `json:"value"`
+}
+
+// StepOutputArtifact is one artifact a step wrote.
+type StepOutputArtifact struct {
+	// Name is the output's name in the component.
+	Name string `json:"name"`
+	// URI is where the artifact is stored.
+	// +optional
+	URI string `json:"uri,omitempty"`
+	// Type is the artifact's schema title, e.g. system.Dataset or system.Metrics.
+	// +optional
+	Type string `json:"type,omitempty"`
+	// Metrics are the values of a system.Metrics artifact, at most 32.
+	// +optional
+	// +listType=atomic
+	Metrics []StepMetric `json:"metrics,omitempty"`
+}
+
+// StepMetric is one scalar metric a step logged.
+type StepMetric struct {
+	Name string `json:"name"`
+	// Value is the number as JSON.
+	Value string `json:"value"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -152,6 +152,21 @@ func (in Schedule) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in StepMetric) OpenAPIModelName() string {
+	return "org.kubeflow.pipelines.v1beta1.StepMetric"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in StepOutputArtifact) OpenAPIModelName() string {
+	return "org.kubeflow.pipelines.v1beta1.StepOutputArtifact"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in StepOutputParameter) OpenAPIModelName() string {
+	return "org.kubeflow.pipelines.v1beta1.StepOutputParameter"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in StepStatus) OpenAPIModelName() string {
 	return "org.kubeflow.pipelines.v1beta1.StepStatus"
 }

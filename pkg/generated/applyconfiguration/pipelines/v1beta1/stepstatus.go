@@ -19,6 +19,7 @@ limitations under the License.
 package v1beta1
 
 import (
+	pipelinesv1beta1 "github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -42,6 +43,17 @@ type StepStatusApplyConfiguration struct {
 	CompletionTime *v1.Time `json:"completionTime,omitempty"`
 	// Message explains the phase, for example why the step failed.
 	Message *string `json:"message,omitempty"`
+	// Pod is the pod the step ran in.
+	Pod *string `json:"pod,omitempty"`
+	// Cache says, for a task of a KFP 2.x pipeline, whether its result came from a cache:
+	// NotCached (it ran; caching was asked for but this server caches nothing) or Disabled
+	// (caching was turned off for the task).
+	Cache *pipelinesv1beta1.StepCache `json:"cache,omitempty"`
+	// OutputParameters are the output parameter values of a KFP 2.x task, each cut to 512
+	// bytes, at most 32.
+	OutputParameters []StepOutputParameterApplyConfiguration `json:"outputParameters,omitempty"`
+	// OutputArtifacts are the output artifacts of a KFP 2.x task, at most 32.
+	OutputArtifacts []StepOutputArtifactApplyConfiguration `json:"outputArtifacts,omitempty"`
 }
 
 // StepStatusApplyConfiguration constructs a declarative configuration of the StepStatus type for use with
@@ -103,5 +115,47 @@ func (b *StepStatusApplyConfiguration) WithCompletionTime(value v1.Time) *StepSt
 // If called multiple times, the Message field is set to the value of the last call.
 func (b *StepStatusApplyConfiguration) WithMessage(value string) *StepStatusApplyConfiguration {
 	b.Message = &value
+	return b
+}
+
+// WithPod sets the Pod field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Pod field is set to the value of the last call.
+func (b *StepStatusApplyConfiguration) WithPod(value string) *StepStatusApplyConfiguration {
+	b.Pod = &value
+	return b
+}
+
+// WithCache sets the Cache field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Cache field is set to the value of the last call.
+func (b *StepStatusApplyConfiguration) WithCache(value pipelinesv1beta1.StepCache) *StepStatusApplyConfiguration {
+	b.Cache = &value
+	return b
+}
+
+// WithOutputParameters adds the given value to the OutputParameters field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the OutputParameters field.
+func (b *StepStatusApplyConfiguration) WithOutputParameters(values ...*StepOutputParameterApplyConfiguration) *StepStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithOutputParameters")
+		}
+		b.OutputParameters = append(b.OutputParameters, *values[i])
+	}
+	return b
+}
+
+// WithOutputArtifacts adds the given value to the OutputArtifacts field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the OutputArtifacts field.
+func (b *StepStatusApplyConfiguration) WithOutputArtifacts(values ...*StepOutputArtifactApplyConfiguration) *StepStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithOutputArtifacts")
+		}
+		b.OutputArtifacts = append(b.OutputArtifacts, *values[i])
+	}
 	return b
 }
