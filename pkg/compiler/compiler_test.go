@@ -49,6 +49,11 @@ func TestCompileTestdata(t *testing.T) {
 						if k != "container" {
 							t.Errorf("template %s is a %s template", tmpl["name"], k)
 						}
+						md, _ := tmpl["metadata"].(map[string]any)
+						annotations, _ := md["annotations"].(map[string]any)
+						if c := annotations[EnableCacheAnnotation]; c != "true" && c != "false" {
+							t.Errorf("template %s: annotation %s is %v", tmpl["name"], EnableCacheAnnotation, c)
+						}
 					}
 				}
 			}

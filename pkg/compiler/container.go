@@ -19,6 +19,7 @@ package compiler
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"strconv"
@@ -38,6 +39,9 @@ const (
 	outVolume      = "kfp-outputs"
 	// RunLabel is the label the executor puts on every pod of a run's workflow.
 	runLabel = "pipelines.kubeflow.org/run"
+	// EnableCacheAnnotation on a task's template (and so its pod) is the task's
+	// cachingOptions.enableCache, "true" or "false".
+	EnableCacheAnnotation = "pipelines.kubeflow.org/enable-cache"
 )
 
 // storeEnv gives the main container the namespace's artifact-store settings. The
@@ -199,6 +203,19 @@ func (c *compiler) container(comp *pipelinespec.ComponentSpec, executor string, 
 	}
 	ctr["env"], ctr["volumeMounts"], tmpl["volumes"] = env, mounts, volumes
 	tmpl["container"] = ctr
+	// The run's status says whether the task asked for caching, and that nothing was cached.
+	md, _ := tmpl["metadata"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		tmpl["metadata"] = md
+	}
+	annotations, _ := md["annotations"].(map[string]string)
+	annotations = maps.Clone(annotations)
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[EnableCacheAnnotation] = strconv.FormatBool(t.CachingOptions != nil && t.CachingOptions.EnableCache)
+	md["annotations"] = annotations
 	c.templates = append(c.templates, tmpl)
 	return name, nil
 }

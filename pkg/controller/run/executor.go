@@ -617,7 +617,8 @@ var phaseEvents = map[v1beta1.RunPhase]struct{ eventType, reason string }{
 }
 
 // trimWorkflow keeps of a cached workflow what the executor reads: metadata, the
-// shutdown request and the status without the copies of the templates.
+// shutdown request, what the steps' status reads of KFP 2.x tasks' templates
+// (taskTemplates) and the status without the copies of the templates.
 func trimWorkflow(obj interface{}) (interface{}, error) {
 	wf, ok := obj.(*unstructured.Unstructured)
 	if !ok {
@@ -629,8 +630,15 @@ func trimWorkflow(obj interface{}) (interface{}, error) {
 		"metadata":   wf.Object["metadata"],
 	}}
 	trimmed.SetManagedFields(nil)
+	spec := map[string]interface{}{}
 	if s, ok, _ := unstructured.NestedString(wf.Object, "spec", "shutdown"); ok {
-		trimmed.Object["spec"] = map[string]interface{}{"shutdown": s}
+		spec["shutdown"] = s
+	}
+	if t := taskTemplates(wf); len(t) > 0 {
+		spec["templates"] = t
+	}
+	if len(spec) > 0 {
+		trimmed.Object["spec"] = spec
 	}
 	if st, ok := wf.Object["status"].(map[string]interface{}); ok {
 		keep := map[string]interface{}{}

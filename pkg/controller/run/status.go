@@ -31,6 +31,8 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/validation"
 	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/compiler"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/launcherspec"
 )
 
 // Argo's workflow and node phases.
@@ -71,6 +73,19 @@ type workflowStatus struct {
 	FinishedAt *metav1.Time    `json:"finishedAt,omitempty"`
 	Message    string          `json:"message,omitempty"`
 	Nodes      map[string]node `json:"nodes,omitempty"`
+
+	// Workflow is the workflow's name and Templates what the status reads of its
+	// templates, by name (not part of Argo's status).
+	Workflow  string                  `json:"-"`
+	Templates map[string]templateInfo `json:"-"`
+}
+
+// templateInfo is what a run's status reads of a workflow template: which output
+// parameters carry a KFP launcher's artifact lists, and whether the task asked for caching
+// ("" when the template is not a KFP 2.x task).
+type templateInfo struct {
+	artifacts   sets.Set[string]
+	enableCache string
 }
 
 // node is one node of a workflow's status.nodes.
@@ -84,6 +99,12 @@ type node struct {
 	StartedAt    *metav1.Time `json:"startedAt,omitempty"`
 	FinishedAt   *metav1.Time `json:"finishedAt,omitempty"`
 	Message      string       `json:"message,omitempty"`
+	Outputs      *struct {
+		Parameters []struct {
+			Name  string  `json:"name"`
+			Value *string `json:"value,omitempty"`
+		} `json:"parameters,omitempty"`
+	} `json:"outputs,omitempty"`
 }
 
 // readStatus reads a workflow's status.
@@ -96,7 +117,67 @@ func readStatus(wf *unstructured.Unstructured) (workflowStatus, error) {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &st); err != nil {
 		return st, fmt.Errorf("reading the status of workflow %s: %w", wf.GetName(), err)
 	}
+	st.Workflow = wf.GetName()
+	st.Templates = readTemplates(wf)
 	return st, nil
+}
+
+// readTemplates reads what the steps' status needs of the workflow's templates
+// (taskTemplates), by template name.
+func readTemplates(wf *unstructured.Unstructured) map[string]templateInfo {
+	out := map[string]templateInfo{}
+	for _, t := range taskTemplates(wf) {
+		tm := t.(map[string]any)
+		name, _, _ := unstructured.NestedString(tm, "name")
+		info := templateInfo{artifacts: sets.New[string]()}
+		info.enableCache, _, _ = unstructured.NestedString(tm, "metadata", "annotations", compiler.EnableCacheAnnotation)
+		params, _, _ := unstructured.NestedSlice(tm, "outputs", "parameters")
+		for _, p := range params {
+			pm := p.(map[string]any)
+			n, _, _ := unstructured.NestedString(pm, "name")
+			if path, _, _ := unstructured.NestedString(pm, "valueFrom", "path"); strings.HasPrefix(path, launcherspec.OutputDir+"/artifacts/") {
+				info.artifacts.Insert(n)
+			}
+		}
+		out[name] = info
+	}
+	return out
+}
+
+// taskTemplates are the workflow's templates of KFP 2.x tasks (those the compiler gave
+// compiler.EnableCacheAnnotation), cut to their name, that annotation and their output
+// parameters' names and paths: what the steps' status reads of them.
+func taskTemplates(wf *unstructured.Unstructured) []any {
+	list, _, _ := unstructured.NestedSlice(wf.Object, "spec", "templates")
+	var out []any
+	for _, item := range list {
+		t, ok := item.(map[string]any)
+		if !ok {
+			continue
+		}
+		cache, ok, _ := unstructured.NestedString(t, "metadata", "annotations", compiler.EnableCacheAnnotation)
+		if !ok {
+			continue
+		}
+		name, _, _ := unstructured.NestedString(t, "name")
+		var params []any
+		list, _, _ := unstructured.NestedSlice(t, "outputs", "parameters")
+		for _, p := range list {
+			pm, ok := p.(map[string]any)
+			if !ok {
+				continue
+			}
+			n, _, _ := unstructured.NestedString(pm, "name")
+			path, _, _ := unstructured.NestedString(pm, "valueFrom", "path")
+			params = append(params, map[string]any{"name": n, "valueFrom": map[string]any{"path": path}})
+		}
+		out = append(out, map[string]any{
+			"name":     name,
+			"metadata": map[string]any{"annotations": map[string]any{compiler.EnableCacheAnnotation: cache}},
+			"outputs":  map[string]any{"parameters": params},
+		})
+	}
+	return out
 }
 
 // workflowFinished says whether a workflow in phase p has ended.
@@ -161,15 +242,15 @@ func followWorkflow(old *v1beta1.RunStatus, wf workflowStatus, terminating bool,
 	if st.Phase == v1beta1.RunPhaseCanceled && st.Message == "" {
 		st.Message = "terminated on request"
 	}
-	st.Steps = steps(wf.Nodes)
+	st.Steps = steps(wf)
 	return st
 }
 
 // steps summarises a workflow's step nodes, in the order they started; those not yet
 // started come last, and ties go by node ID, so the order is stable.
-func steps(nodes map[string]node) []v1beta1.StepStatus {
+func steps(wf workflowStatus) []v1beta1.StepStatus {
 	var out []v1beta1.StepStatus
-	for id, n := range nodes {
+	for id, n := range wf.Nodes {
 		if !stepNodeTypes.Has(n.Type) {
 			continue
 		}
@@ -180,10 +261,15 @@ func steps(nodes map[string]node) []v1beta1.StepStatus {
 		if n.ID == "" {
 			n.ID = id
 		}
-		out = append(out, v1beta1.StepStatus{
+		step := v1beta1.StepStatus{
 			Name: name, ID: n.ID, Template: n.TemplateName, Phase: n.Phase,
 			StartTime: nonZero(n.StartedAt), CompletionTime: nonZero(n.FinishedAt), Message: cut(n.Message, validation.MaxMessageLength),
-		})
+		}
+		if n.Type == "Pod" {
+			step.Pod = podName(wf.Workflow, n)
+		}
+		taskOutputs(&step, n, wf.Templates[n.TemplateName])
+		out = append(out, step)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i].StartTime, out[j].StartTime

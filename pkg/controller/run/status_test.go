@@ -28,6 +28,7 @@ import (
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/compiler"
 )
 
 func TestRunPhase(t *testing.T) {
@@ -156,12 +157,12 @@ func TestReadStatusAndSteps(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 	want := []v1beta1.StepStatus{
-		{Name: "prepare", ID: "r1-1", Template: "prepare", Phase: "Succeeded", StartTime: ts(2), CompletionTime: ts(4)},
-		{Name: "train", ID: "r1-2", Template: "train", Phase: "Running", StartTime: ts(5)},
-		{Name: "report", ID: "r1-3", Template: "report", Phase: "Pending"},
+		{Name: "prepare", ID: "r1-1", Template: "prepare", Phase: "Succeeded", StartTime: ts(2), CompletionTime: ts(4), Pod: "r1-prepare-3916786309"},
+		{Name: "train", ID: "r1-2", Template: "train", Phase: "Running", StartTime: ts(5), Pod: "r1-train-1228316604"},
+		{Name: "report", ID: "r1-3", Template: "report", Phase: "Pending", Pod: "r1-report-3274569412"},
 		{Name: "skip", ID: "r1-4", Phase: "Skipped", Message: "when 'false' evaluated false"},
 	}
-	if diff := cmp.Diff(want, steps(st.Nodes)); diff != "" {
+	if diff := cmp.Diff(want, steps(st)); diff != "" {
 		t.Errorf("steps (-want +got):\n%s", diff)
 	}
 }
@@ -172,7 +173,7 @@ func TestStepsAreCapped(t *testing.T) {
 		id := fmt.Sprintf("n%04d", i)
 		nodes[id] = node{ID: id, Type: "Pod", DisplayName: fmt.Sprintf("loop(%d)", i), StartedAt: ts(i)}
 	}
-	got := steps(nodes)
+	got := steps(workflowStatus{Nodes: nodes})
 	if len(got) != MaxSteps || got[0].ID != "n0000" || got[MaxSteps-1].ID != fmt.Sprintf("n%04d", MaxSteps-1) {
 		t.Errorf("got %d steps from %s to %s", len(got), got[0].ID, got[len(got)-1].ID)
 	}
@@ -213,6 +214,74 @@ func TestUnfinishedSelector(t *testing.T) {
 	for p := range runregistry.FinishedPhases {
 		if sel.Matches(fields.Set{"status.phase": string(p)}) {
 			t.Errorf("finished phase %q matches %q", p, UnfinishedSelector)
+		}
+	}
+}
+
+// TestTaskOutputs: a KFP 2.x task's node gives its output parameters, its artifacts' URIs and
+// types and its metrics' values, and says that caching was asked for but nothing was cached;
+// the cached (trimmed) workflow keeps what that needs of the templates.
+func TestTaskOutputs(t *testing.T) {
+	metrics := `{"artifacts":[{"name":"metrics","type":{"schemaTitle":"system.Metrics","schemaVersion":"0.0.1"},` +
+		`"uri":"s3://b/p/r1/train/metrics","metadata":{"accuracy":0.9,"display_name":"m","loss":2}}]}`
+	data := `{"artifacts":[{"type":{"schemaTitle":"system.Dataset"},"uri":"s3://b/p/r1/train/data"}]}`
+	outputs := func(name string) map[string]any {
+		return map[string]any{"name": name, "valueFrom": map[string]any{"path": "/kfp/outputs/" + name}}
+	}
+	wf := &unstructured.Unstructured{Object: map[string]any{
+		"metadata": map[string]any{"name": "r1"},
+		"spec": map[string]any{"templates": []any{
+			map[string]any{"name": "root", "dag": map[string]any{}},
+			map[string]any{"name": "train",
+				"metadata": map[string]any{"annotations": map[string]any{compiler.EnableCacheAnnotation: "true"}},
+				"container": map[string]any{"image": "python", "args": []any{"--spec=big"}},
+				"outputs": map[string]any{"parameters": []any{
+					map[string]any{"name": "Output", "valueFrom": map[string]any{"path": "/kfp/outputs/parameters/Output"}},
+					map[string]any{"name": "metrics", "valueFrom": map[string]any{"path": "/kfp/outputs/artifacts/metrics"}},
+					map[string]any{"name": "data", "valueFrom": map[string]any{"path": "/kfp/outputs/artifacts/data"}},
+				}}},
+			map[string]any{"name": "plain",
+				"metadata": map[string]any{"annotations": map[string]any{compiler.EnableCacheAnnotation: "false"}},
+				"outputs":  map[string]any{"parameters": []any{outputs("x")}}},
+		}},
+		"status": map[string]any{"nodes": map[string]any{
+			"r1-1": map[string]any{"id": "r1-1", "name": "r1.train", "displayName": "train", "type": "Pod", "templateName": "train",
+				"phase": "Succeeded", "outputs": map[string]any{"parameters": []any{
+					map[string]any{"name": "metrics", "value": metrics},
+					map[string]any{"name": "Output", "value": "[1, 2]"},
+					map[string]any{"name": "data", "value": data},
+				}}},
+			"r1-2": map[string]any{"id": "r1-2", "name": "r1.plain", "displayName": "plain", "type": "Pod", "templateName": "plain",
+				"phase": "Running"},
+		}},
+	}}
+	trimmed, err := trimWorkflow(wf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := unstructured.NestedSlice(trimmed.(*unstructured.Unstructured).Object, "spec", "templates", "1", "container"); found {
+		t.Errorf("the trimmed workflow keeps containers")
+	}
+	for name, w := range map[string]*unstructured.Unstructured{"workflow": wf, "trimmed": trimmed.(*unstructured.Unstructured)} {
+		st, err := readStatus(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := steps(st)
+		want := []v1beta1.StepStatus{
+			{Name: "train", ID: "r1-1", Template: "train", Phase: "Succeeded", Pod: podName("r1", node{Name: "r1.train", TemplateName: "train"}),
+				Cache:            v1beta1.StepCacheNotCached,
+				OutputParameters: []v1beta1.StepOutputParameter{{Name: "Output", Value: "[1, 2]"}},
+				OutputArtifacts: []v1beta1.StepOutputArtifact{
+					{Name: "metrics", URI: "s3://b/p/r1/train/metrics", Type: "system.Metrics",
+						Metrics: []v1beta1.StepMetric{{Name: "accuracy", Value: "0.9"}, {Name: "loss", Value: "2"}}},
+					{Name: "data", URI: "s3://b/p/r1/train/data", Type: "system.Dataset"},
+				}},
+			{Name: "plain", ID: "r1-2", Template: "plain", Phase: "Running", Pod: podName("r1", node{Name: "r1.plain", TemplateName: "plain"}),
+				Cache: v1beta1.StepCacheDisabled},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: steps (-want +got):\n%s", name, diff)
 		}
 	}
 }
