@@ -61,6 +61,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/podprocess"
 )
 
 const (
@@ -82,15 +84,12 @@ const (
 	workflowLabel   = "workflows.argoproj.io/workflow"
 	nodeIDAnnot     = "workflows.argoproj.io/node-id"
 	completeLabel   = "workflows.argoproj.io/report-outputs-completed"
-	// stage is where a pod's directory is bound first inside its mount namespace, outside
-	// /tmp (which is replaced) so that its subdirectories stay reachable as mount sources.
-	stage = "/run/pipelines-processkubelet"
 )
 
-// privateDirs are made private to each pod: what a container image would bring empty.
-var privateDirs = []string{"/kfp", "/tmp", "/s3", "/minio", "/gcs"}
-
-var taskResults = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "workflowtaskresults"}
+var (
+	taskResults = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "workflowtaskresults"}
+	workflows   = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "workflows"}
+)
 
 // Owns says whether pod runs as a process here: a task of a KFP 2.x pipeline (it has the
 // launcher's init container) or a pod annotated OutcomeAnnotation=Process.
@@ -121,8 +120,11 @@ type Config struct {
 	// Path is put before the host's PATH (the kfp virtualenv's bin directory).
 	Path []string
 	// Logs, if set, gets each main container's output lines.
-	Logs   Logs
-	Logger klog.Logger
+	Logs Logs
+	// Parallelism is how many processes run at once (default 4); the other pods wait,
+	// Running, for their turn, so that many runs started at once do not swamp the machine.
+	Parallelism int
+	Logger      klog.Logger
 }
 
 // Kubelet runs the pods it owns until Stop.
@@ -135,26 +137,22 @@ type Kubelet struct {
 	mu      sync.Mutex
 	running map[string]*exec.Cmd // by pod UID
 	started map[string]bool
-	tools   struct{ unshare, mount, mkdir, touch, sh string }
+	slots   chan struct{}
 }
 
-// Start watches the node's pods and runs those it owns. It fails unless it runs as root with
-// unshare and mount on the host.
+// Start watches the node's pods and runs those it owns. It fails unless test/podprocess can
+// start processes here (root, unshare).
 func Start(ctx context.Context, cfg Config) (*Kubelet, error) {
-	if os.Geteuid() != 0 {
-		return nil, errors.New("the process stand-in kubelet needs root (mount namespaces)")
-	}
 	if cfg.Logger.GetSink() == nil {
 		cfg.Logger = klog.Background()
 	}
 	cfg.Logger = klog.LoggerWithName(cfg.Logger, "process-kubelet-stand-in")
-	k := &Kubelet{cfg: cfg, running: map[string]*exec.Cmd{}, started: map[string]bool{}}
-	for name, dst := range map[string]*string{"unshare": &k.tools.unshare, "mount": &k.tools.mount, "mkdir": &k.tools.mkdir, "touch": &k.tools.touch, "sh": &k.tools.sh} {
-		p, err := exec.LookPath(name)
-		if err != nil {
-			return nil, fmt.Errorf("the process stand-in kubelet needs %s: %w", name, err)
-		}
-		*dst = p
+	if cfg.Parallelism <= 0 {
+		cfg.Parallelism = 4
+	}
+	k := &Kubelet{cfg: cfg, running: map[string]*exec.Cmd{}, started: map[string]bool{}, slots: make(chan struct{}, cfg.Parallelism)}
+	if err := podprocess.Check(); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
@@ -237,6 +235,17 @@ func (k *Kubelet) handle(pod *corev1.Pod) {
 func (k *Kubelet) run(pod *corev1.Pod) {
 	logger := klog.LoggerWithValues(k.cfg.Logger, "pod", klog.KObj(pod))
 	ctx := k.ctx
+	select {
+	case k.slots <- struct{}{}:
+		defer func() { <-k.slots }()
+	case <-ctx.Done():
+		return
+	}
+	// A pod deleted, or whose workflow was deleted, while it waited is not run.
+	if !k.wanted(ctx, pod) {
+		logger.V(2).Info("Not running a pod or workflow that is gone")
+		return
+	}
 	started := time.Now()
 	code, message, dir := k.runMain(ctx, pod, logger)
 	if ctx.Err() != nil {
@@ -261,6 +270,20 @@ func (k *Kubelet) run(pod *corev1.Pod) {
 	logger.V(2).Info("Step process ended", "exitCode", code)
 }
 
+// wanted says whether pod and its workflow still exist and are not being deleted.
+func (k *Kubelet) wanted(ctx context.Context, pod *corev1.Pod) bool {
+	p, err := k.cfg.Client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+	if err != nil || p.UID != pod.UID || p.DeletionTimestamp != nil {
+		return false
+	}
+	owner := metav1.GetControllerOf(p)
+	if owner == nil || owner.Kind != "Workflow" {
+		return true
+	}
+	wf, err := k.cfg.Dynamic.Resource(workflows).Namespace(pod.Namespace).Get(ctx, owner.Name, metav1.GetOptions{})
+	return err == nil && wf.GetUID() == owner.UID && wf.GetDeletionTimestamp() == nil
+}
+
 // runMain runs the main container as a process and returns its exit code, a message when it
 // could not run, and the pod's directory.
 func (k *Kubelet) runMain(ctx context.Context, pod *corev1.Pod, logger klog.Logger) (int, string, string) {
@@ -278,7 +301,7 @@ func (k *Kubelet) runMain(ctx context.Context, pod *corev1.Pod, logger klog.Logg
 	if err != nil {
 		return 1, err.Error(), dir
 	}
-	script, err := k.mounts(ctx, pod, ctr, dir)
+	binds, err := k.binds(ctx, pod, ctr, dir)
 	if err != nil {
 		return 1, err.Error(), dir
 	}
@@ -288,12 +311,7 @@ func (k *Kubelet) runMain(ctx context.Context, pod *corev1.Pod, logger klog.Logg
 		return 1, err.Error(), dir
 	}
 	defer out.Close()
-	// unshare runs sh in a mount namespace of its own, which binds the pod's directories and
-	// then becomes the container's command.
-	args := append([]string{"--mount", "--propagation", "private", k.tools.sh, "-c", script + "\nexec \"$@\"", "sh"}, argv...)
-	cmd := exec.Command(k.tools.unshare, args...)
-	cmd.Env = env
-	cmd.Dir = "/"
+	cmd := podprocess.Command(context.Background(), podprocess.Options{Binds: binds, Env: env, Dir: ctr.WorkingDir}, argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	k.mu.Lock()
@@ -479,12 +497,11 @@ func (k *Kubelet) secret(ctx context.Context, ns, name string) (map[string]strin
 	return data, nil
 }
 
-// mounts prepares the pod's directory and returns the shell script that binds it inside the
-// mount namespace: the private directories, then the container's volume mounts (shortest path
-// first), then the launcher.
-func (k *Kubelet) mounts(ctx context.Context, pod *corev1.Pod, ctr corev1.Container, dir string) (string, error) {
+// binds prepares the pod's directory and returns what test/podprocess binds where: the
+// private directories, the container's volume mounts, and the launcher's directory.
+func (k *Kubelet) binds(ctx context.Context, pod *corev1.Pod, ctr corev1.Container, dir string) (map[string]string, error) {
 	targets := map[string]string{} // mount path -> source under dir
-	for _, d := range privateDirs {
+	for _, d := range podprocess.PodDirs {
 		targets[d] = filepath.Join("private", d)
 	}
 	for _, m := range ctr.VolumeMounts {
@@ -512,14 +529,14 @@ func (k *Kubelet) mounts(ctx context.Context, pod *corev1.Pod, ctr corev1.Contai
 			continue // PVCs, host paths, projected tokens: not here
 		}
 		if err != nil {
-			return "", fmt.Errorf("volume %s: %w", v.Name, err)
+			return nil, fmt.Errorf("volume %s: %w", v.Name, err)
 		}
 		if err := os.MkdirAll(filepath.Join(dir, src), 0o777); err != nil {
-			return "", err
+			return nil, err
 		}
 		for name, data := range files {
 			if err := os.WriteFile(filepath.Join(dir, src, filepath.Base(name)), []byte(data), 0o644); err != nil {
-				return "", err
+				return nil, err
 			}
 		}
 		if m.SubPath != "" {
@@ -527,42 +544,41 @@ func (k *Kubelet) mounts(ctx context.Context, pod *corev1.Pod, ctr corev1.Contai
 		}
 		targets[path.Clean(m.MountPath)] = src
 	}
-	for _, src := range targets {
-		if err := os.MkdirAll(filepath.Join(dir, src), 0o777); err != nil {
-			return "", err
+	if k.cfg.Launcher != "" {
+		// The launcher's directory (an emptyDir the init container fills, in a cluster).
+		bin := filepath.Join(dir, "volumes", "launcher-bin")
+		if err := os.MkdirAll(bin, 0o755); err != nil {
+			return nil, err
 		}
+		if err := copyFile(k.cfg.Launcher, filepath.Join(bin, path.Base(LauncherPath))); err != nil {
+			return nil, err
+		}
+		targets[path.Dir(LauncherPath)] = filepath.Join("volumes", "launcher-bin")
+	}
+	binds := map[string]string{}
+	for at, src := range targets {
+		if err := os.MkdirAll(filepath.Join(dir, src), 0o777); err != nil {
+			return nil, err
+		}
+		binds[at] = filepath.Join(dir, src)
 	}
 	// The private /tmp must be writable by everyone, as an image's is.
 	if err := os.Chmod(filepath.Join(dir, "private", "tmp"), 0o1777); err != nil {
-		return "", err
+		return nil, err
 	}
-	paths := make([]string, 0, len(targets))
-	for p := range targets {
-		paths = append(paths, p)
+	return binds, nil
+}
+
+// copyFile hard-links src to dst, or copies it.
+func copyFile(src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
+		return nil
 	}
-	sort.Slice(paths, func(i, j int) bool {
-		if a, b := strings.Count(paths[i], "/"), strings.Count(paths[j], "/"); a != b {
-			return a < b
-		}
-		return paths[i] < paths[j]
-	})
-	var s strings.Builder
-	q := strconv.Quote
-	fmt.Fprintf(&s, "set -e\n%s -p %s\n%s --bind %s %s\n", k.tools.mkdir, q(stage), k.tools.mount, q(dir), q(stage))
-	if k.cfg.Launcher != "" {
-		if err := os.WriteFile(filepath.Join(dir, "launcher"), nil, 0o755); err != nil {
-			return "", err
-		}
-		fmt.Fprintf(&s, "%s --bind %s %s\n", k.tools.mount, q(k.cfg.Launcher), q(stage+"/launcher"))
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
 	}
-	for _, p := range paths {
-		fmt.Fprintf(&s, "%s -p %s\n%s --bind %s %s\n", k.tools.mkdir, q(p), k.tools.mount, q(stage+"/"+targets[p]), q(p))
-	}
-	if k.cfg.Launcher != "" {
-		fmt.Fprintf(&s, "%s -p %s\n%s %s\n%s --bind %s %s\n", k.tools.mkdir, q(path.Dir(LauncherPath)), k.tools.touch, q(LauncherPath),
-			k.tools.mount, q(stage+"/launcher"), q(LauncherPath))
-	}
-	return s.String(), nil
+	return os.WriteFile(dst, data, 0o755)
 }
 
 // template is the Argo template the pod runs, from Argo's init container's ARGO_TEMPLATE (or
@@ -682,7 +698,7 @@ func (k *Kubelet) hostPath(pod *corev1.Pod, dir, p string) string {
 			best, src = target, source
 		}
 	}
-	for _, d := range privateDirs {
+	for _, d := range podprocess.PodDirs {
 		consider(d, filepath.Join("private", d))
 	}
 	for _, c := range pod.Spec.Containers {
