@@ -233,7 +233,7 @@ func TestTaskOutputs(t *testing.T) {
 		"spec": map[string]any{"templates": []any{
 			map[string]any{"name": "root", "dag": map[string]any{}},
 			map[string]any{"name": "train",
-				"metadata": map[string]any{"annotations": map[string]any{compiler.EnableCacheAnnotation: "true"}},
+				"metadata":  map[string]any{"annotations": map[string]any{compiler.EnableCacheAnnotation: "true"}},
 				"container": map[string]any{"image": "python", "args": []any{"--spec=big"}},
 				"outputs": map[string]any{"parameters": []any{
 					map[string]any{"name": "Output", "valueFrom": map[string]any{"path": "/kfp/outputs/parameters/Output"}},
