@@ -209,8 +209,11 @@ func (c *compiler) dagOutputs(comp *pipelinespec.ComponentSpec, tasks map[string
 		o := comp.DAG.Outputs.Parameters[name]
 		switch {
 		case o.ValueFromParameter != nil:
+			// A producer that did not run (a condition false) leaves NotProduced, where
+			// Argo would fail the whole DAG; loops drop it from what they collect.
 			outs = append(outs, map[string]any{"name": name, "valueFrom": map[string]any{
-				"parameter": "{{tasks." + argoTaskName(o.ValueFromParameter.ProducerSubtask) + ".outputs.parameters." + outputName(o.ValueFromParameter.OutputParameterKey) + "}}"}})
+				"parameter": "{{tasks." + argoTaskName(o.ValueFromParameter.ProducerSubtask) + ".outputs.parameters." + outputName(o.ValueFromParameter.OutputParameterKey) + "}}",
+				"default":   NotProduced}})
 		case o.ValueFromOneof != nil:
 			// The branch that ran (if/elif/else, dsl.OneOf): the first selector whose
 			// task succeeded.
@@ -226,7 +229,8 @@ func (c *compiler) dagOutputs(comp *pipelinespec.ComponentSpec, tasks map[string
 		sels := comp.DAG.Outputs.Artifacts[name].ArtifactSelectors
 		if len(sels) == 1 {
 			outs = append(outs, map[string]any{"name": name, "valueFrom": map[string]any{
-				"parameter": "{{tasks." + argoTaskName(sels[0].ProducerSubtask) + ".outputs.parameters." + outputName(sels[0].OutputArtifactKey) + "}}"}})
+				"parameter": "{{tasks." + argoTaskName(sels[0].ProducerSubtask) + ".outputs.parameters." + outputName(sels[0].OutputArtifactKey) + "}}",
+				"default":   NotProduced}})
 			continue
 		}
 		expr := "''"
@@ -237,6 +241,10 @@ func (c *compiler) dagOutputs(comp *pipelinespec.ComponentSpec, tasks map[string
 	}
 	return outs
 }
+
+// NotProduced is a DAG's output whose producing task did not run, such as a task under
+// a condition that was false.
+const NotProduced = "kfp-output-not-produced"
 
 // argoTaskName is a task's name in its Argo DAG; KFP's task names are DNS labels.
 func argoTaskName(s string) string { return s }
@@ -565,7 +573,11 @@ func (c *compiler) loop(t *pipelinespec.TaskSpec, comp *pipelinespec.ComponentSp
 	var outs []any
 	if comp.OutputDefinitions != nil {
 		for _, n := range append(sortedKeys(comp.OutputDefinitions.Parameters), sortedKeys(comp.OutputDefinitions.Artifacts)...) {
-			outs = append(outs, map[string]any{"name": outputName(n), "valueFrom": map[string]any{"parameter": "{{tasks.iteration.outputs.parameters." + outputName(n) + "}}"}})
+			// Argo gathers the iterations' outputs into a JSON list; those of iterations
+			// whose producer did not run (NotProduced) are left out, as KFP collects only
+			// what ran.
+			outs = append(outs, map[string]any{"name": outputName(n), "valueFrom": map[string]any{
+				"expression": "toJson(filter(fromJSON(tasks['iteration'].outputs.parameters['" + outputName(n) + "']), {# != '" + NotProduced + "'}))"}})
 		}
 	}
 	if len(outs) > 0 {

@@ -18,6 +18,7 @@ package compiler
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -417,5 +418,29 @@ func TestPipelineRoot(t *testing.T) {
 				t.Fatalf("%s compiled to no container task", files[0])
 			}
 		})
+	}
+}
+
+// TestOutputsOfTasksThatDidNotRun: a DAG's output taken from a task that may not run (a
+// condition) defaults to NotProduced, which Argo would otherwise fail the DAG over
+// ("Unable to resolve", seen with Argo's controller on conditional_producer_and_consumers),
+// and a loop leaves such values out of what it collects.
+func TestOutputsOfTasksThatDidNotRun(t *testing.T) {
+	for _, file := range shareddata.Files(t, "kfp-v2", "valid", ".yaml") {
+		wf, _ := CompileFile(t, file)
+		for _, tmpl := range wf.Spec.Templates {
+			outs, _ := tmpl["outputs"].(map[string]any)
+			params, _ := outs["parameters"].([]any)
+			for _, p := range params {
+				from := p.(map[string]any)["valueFrom"].(map[string]any)
+				switch {
+				case tmpl["dag"] == nil:
+				case strings.HasPrefix(fmt.Sprint(from["parameter"]), "{{tasks.iteration."):
+					t.Errorf("%s: loop %s collects without leaving out what was not produced: %v", file, tmpl["name"], from)
+				case from["parameter"] != nil && from["default"] != NotProduced:
+					t.Errorf("%s: DAG %s output %v has no default", file, tmpl["name"], from)
+				}
+			}
+		}
 	}
 }

@@ -95,6 +95,8 @@ var (
 	node *kubelet.Kubelet
 	// processes runs the pods of KFP 2.x tasks (and those annotated Process) as host processes.
 	processes *processkubelet.Kubelet
+	// launcherPath is cmd/pipelines-launcher built for the process stand-in.
+	launcherPath string
 )
 
 func TestMain(m *testing.M) {
@@ -153,8 +155,7 @@ func start(crds ...string) error {
 		return err
 	}
 	// Pods of KFP 2.x tasks, and those annotated Process, run as host processes.
-	launcher, err := buildLauncher(ctx)
-	if err != nil {
+	if launcherPath, err = buildLauncher(ctx); err != nil {
 		return err
 	}
 	if processes, err = processkubelet.Start(ctx, processkubelet.Config{
@@ -162,13 +163,14 @@ func start(crds ...string) error {
 		Dynamic:  dyn,
 		Node:     framework.SimulatedNode,
 		Dir:      filepath.Join(env.Dir(), "pods"),
-		Launcher: launcher,
+		Launcher: launcherPath,
 		Path:     kfpVenvPath(),
+		ReadOnly: kfpVenv(),
 		Logs:     node,
 	}); err != nil {
 		return err
 	}
-	klog.InfoS("Execution tests ready", "node", node.Node, "launcher", launcher)
+	klog.InfoS("Execution tests ready", "node", node.Node, "launcher", launcherPath)
 	return nil
 }
 

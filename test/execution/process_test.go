@@ -54,6 +54,15 @@ func buildLauncher(ctx context.Context) (string, error) {
 	return out, nil
 }
 
+// kfpVenv is the kfp virtualenv's directory, if PIPELINES_KFP_VENV names one.
+func kfpVenv() []string {
+	bin := kfpVenvPath()
+	if len(bin) == 0 || filepath.Base(bin[0]) != "bin" {
+		return nil
+	}
+	return []string{filepath.Dir(bin[0])}
+}
+
 // kfpVenvPath is the bin directory of the kfp virtualenv (PIPELINES_KFP_VENV, the venv or its
 // bin directory), which the process stand-in puts first on PATH.
 func kfpVenvPath() []string {

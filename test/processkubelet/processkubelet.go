@@ -119,6 +119,9 @@ type Config struct {
 	Launcher string
 	// Path is put before the host's PATH (the kfp virtualenv's bin directory).
 	Path []string
+	// ReadOnly are host directories each process sees read-only (the kfp virtualenv, which
+	// the components' `pip install` must find complete and must not change).
+	ReadOnly []string
 	// Logs, if set, gets each main container's output lines.
 	Logs Logs
 	// Parallelism is how many processes run at once (default 4); the other pods wait,
@@ -311,7 +314,11 @@ func (k *Kubelet) runMain(ctx context.Context, pod *corev1.Pod, logger klog.Logg
 		return 1, err.Error(), dir
 	}
 	defer out.Close()
-	cmd := podprocess.Command(context.Background(), podprocess.Options{Binds: binds, Env: env, Dir: ctr.WorkingDir}, argv[0], argv[1:]...)
+	ro := map[string]string{}
+	for _, d := range k.cfg.ReadOnly {
+		ro[d] = d
+	}
+	cmd := podprocess.Command(context.Background(), podprocess.Options{Binds: binds, ReadOnly: ro, Env: env, Dir: ctr.WorkingDir}, argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	k.mu.Lock()
