@@ -417,6 +417,21 @@ func TestKFPv2PipelinesRun(t *testing.T) {
 			if want.check != nil {
 				want.check(t, ran)
 			}
+			// kubectl describe (its generic describer) lists each step with its outputs.
+			described, stderr, err := env.Kubectl(t.Context(), framework.AdminUser, "describe", "run", "-n", ns, name)
+			if err != nil {
+				t.Fatalf("kubectl describe run: %v\n%s", err, stderr)
+			}
+			for _, s := range run.Status.Steps {
+				for _, o := range s.OutputParameters {
+					if !strings.Contains(described, s.Pod) || !strings.Contains(described, o.Value) {
+						t.Errorf("kubectl describe run does not show step %s's pod or output %s=%s:\n%s", s.Name, o.Name, o.Value, described)
+					}
+				}
+			}
+			if i == 0 {
+				t.Logf("kubectl describe run:\n%s", described)
+			}
 			t.Logf("steps: %s", describeSteps(run))
 		})
 	}
