@@ -243,8 +243,9 @@ func (c *compiler) dagOutputs(comp *pipelinespec.ComponentSpec, tasks map[string
 }
 
 // NotProduced is a DAG's output whose producing task did not run, such as a task under
-// a condition that was false.
-const NotProduced = "kfp-output-not-produced"
+// a condition that was false: JSON null, so that Argo, which gathers a loop's outputs as
+// JSON only when every value is JSON, keeps the others' types.
+const NotProduced = "null"
 
 // argoTaskName is a task's name in its Argo DAG; KFP's task names are DNS labels.
 func argoTaskName(s string) string { return s }
@@ -574,10 +575,10 @@ func (c *compiler) loop(t *pipelinespec.TaskSpec, comp *pipelinespec.ComponentSp
 	if comp.OutputDefinitions != nil {
 		for _, n := range append(sortedKeys(comp.OutputDefinitions.Parameters), sortedKeys(comp.OutputDefinitions.Artifacts)...) {
 			// Argo gathers the iterations' outputs into a JSON list; those of iterations
-			// whose producer did not run (NotProduced) are left out, as KFP collects only
-			// what ran.
+			// whose producer did not run (NotProduced, which is null, or "null" when the
+			// other values are not JSON) are left out, as KFP collects only what ran.
 			outs = append(outs, map[string]any{"name": outputName(n), "valueFrom": map[string]any{
-				"expression": "toJson(filter(fromJSON(tasks['iteration'].outputs.parameters['" + outputName(n) + "']), {# != '" + NotProduced + "'}))"}})
+				"expression": "toJson(filter(fromJSON(tasks['iteration'].outputs.parameters['" + outputName(n) + "']), {# != nil && # != '" + NotProduced + "'}))"}})
 		}
 	}
 	if len(outs) > 0 {

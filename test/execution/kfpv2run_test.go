@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -64,8 +65,9 @@ type irUse struct {
 
 // readUse reads what the IR document ir uses and whether it can run with the process stand-in
 // kubelet: container executors only (no importer: it needs a store), no artifacts (no
-// S3-compatible server runs in these tests yet), no platform spec.
-func readUse(ir map[string]any, documents int) irUse {
+// S3-compatible server runs in these tests yet), no platform spec, no package to install but
+// kfp at the virtualenv's version.
+func readUse(ir map[string]any, documents int, kfpVersion string) irUse {
 	use := irUse{constructs: map[string]bool{}, tasks: shareddata.ContainerTasks(ir, ir["root"].(map[string]any))}
 	if documents > 1 {
 		use.unrunnable = "a platform spec"
@@ -118,11 +120,37 @@ func readUse(ir map[string]any, documents int) irUse {
 	deployment, _ := ir["deploymentSpec"].(map[string]any)
 	executors, _ := deployment["executors"].(map[string]any)
 	for _, e := range executors {
-		if em, _ := e.(map[string]any); em["container"] == nil {
+		em, _ := e.(map[string]any)
+		ctr, _ := em["container"].(map[string]any)
+		if ctr == nil {
 			use.unrunnable = "an executor that is not a container"
+			continue
+		}
+		// Components install what they need with pip: only the kfp version of the
+		// virtualenv, which the processes see read-only, is there already.
+		cmd := fmt.Sprint(ctr["command"], ctr["args"])
+		for _, pin := range kfpPin.FindAllStringSubmatch(cmd, -1) {
+			if pin[1] != kfpVersion {
+				use.unrunnable = "kfp " + pin[1] + ", not the virtualenv's " + kfpVersion
+			}
+		}
+		if strings.Count(cmd, "pip install") > 1 || strings.Contains(cmd, "--index-url") {
+			use.unrunnable = "packages other than kfp"
 		}
 	}
 	return use
+}
+
+var kfpPin = regexp.MustCompile(`'kfp==([^']+)'`)
+
+// venvKFPVersion is the version of kfp in PIPELINES_KFP_VENV.
+func venvKFPVersion(t *testing.T) string {
+	t.Helper()
+	out, err := exec.CommandContext(t.Context(), filepath.Join(kfpVenvPath()[0], "python3"), "-c", "import kfp; print(kfp.__version__)").Output()
+	if err != nil {
+		t.Fatalf("kfp's version in %s: %v", kfpVenvPath()[0], err)
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // ranPipeline is one pipeline TestKFPv2PipelinesRun ran.
@@ -323,6 +351,7 @@ func TestKFPv2PipelinesRun(t *testing.T) {
 		file string
 		use  irUse
 	}
+	version := venvKFPVersion(t)
 	var candidates []candidate
 	for _, file := range shareddata.Files(t, "kfp-v2", "valid", ".yaml") {
 		data, err := os.ReadFile(file)
@@ -337,7 +366,7 @@ func TestKFPv2PipelinesRun(t *testing.T) {
 		if err := yaml.Unmarshal(docs[0], &ir); err != nil {
 			t.Fatal(err)
 		}
-		if use := readUse(ir, len(docs)); use.unrunnable == "" {
+		if use := readUse(ir, len(docs), version); use.unrunnable == "" {
 			candidates = append(candidates, candidate{file, use})
 		}
 	}
