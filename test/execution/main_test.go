@@ -166,6 +166,7 @@ func start(crds ...string) error {
 		Launcher: launcherPath,
 		Path:     kfpVenvPath(),
 		ReadOnly: kfpVenv(),
+		Env:      []string{"PIP_NO_INDEX=1"},
 		Logs:     node,
 	}); err != nil {
 		return err

@@ -119,6 +119,9 @@ type Config struct {
 	Launcher string
 	// Path is put before the host's PATH (the kfp virtualenv's bin directory).
 	Path []string
+	// Env are variables every process gets before the container's own (e.g. PIP_NO_INDEX=1,
+	// so that a component's pip fails at once rather than fetch what the host lacks).
+	Env []string
 	// ReadOnly are host directories each process sees read-only (the kfp virtualenv, which
 	// the components' `pip install` must find complete and must not change).
 	ReadOnly []string
@@ -377,6 +380,11 @@ func (k *Kubelet) sendLog(pod *corev1.Pod, logPath string) {
 func (k *Kubelet) env(ctx context.Context, pod *corev1.Pod, ctr corev1.Container) ([]string, error) {
 	vars := map[string]string{"PATH": strings.Join(append(slices.Clone(k.cfg.Path), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), ":"),
 		"HOME": "/tmp", "HOSTNAME": pod.Name}
+	for _, kv := range k.cfg.Env {
+		if n, v, ok := strings.Cut(kv, "="); ok {
+			vars[n] = v
+		}
+	}
 	for _, from := range ctr.EnvFrom {
 		data, optional, err := map[string]string(nil), false, error(nil)
 		switch {
