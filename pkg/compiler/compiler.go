@@ -242,6 +242,42 @@ func (c *compiler) dagOutputs(comp *pipelinespec.ComponentSpec, tasks map[string
 	return outs
 }
 
+// producedType is the type of comp's output parameter name in one run of comp: for a
+// DAG, that of the task output it is taken from (a OneOf's first), followed down to a
+// container's output definition; "" if unknown.
+func (c *compiler) producedType(comp *pipelinespec.ComponentSpec, name string) pipelinespec.ParameterType {
+	for depth := 0; comp != nil && depth < 100; depth++ {
+		if comp.DAG == nil {
+			if comp.OutputDefinitions != nil && comp.OutputDefinitions.Parameters[name] != nil {
+				return comp.OutputDefinitions.Parameters[name].ParameterType
+			}
+			return ""
+		}
+		if comp.DAG.Outputs == nil || comp.DAG.Outputs.Parameters[name] == nil {
+			return ""
+		}
+		o := comp.DAG.Outputs.Parameters[name]
+		var sel pipelinespec.OutputSelector
+		switch {
+		case o.ValueFromParameter != nil:
+			sel = *o.ValueFromParameter
+		case o.ValueFromOneof != nil && len(o.ValueFromOneof.ParameterSelectors) > 0:
+			sel = o.ValueFromOneof.ParameterSelectors[0]
+		default:
+			return ""
+		}
+		t := comp.DAG.Tasks[sel.ProducerSubtask]
+		if t == nil {
+			return ""
+		}
+		if t.ParameterIterator != nil || t.ArtifactIterator != nil {
+			return pipelinespec.TypeList // an inner loop's collected values
+		}
+		comp, name = c.ir.Components[t.ComponentRef.Name], sel.OutputParameterKey
+	}
+	return ""
+}
+
 // NotProduced is a DAG's output whose producing task did not run, such as a task under
 // a condition that was false: JSON null, so that Argo, which gathers a loop's outputs as
 // JSON only when every value is JSON, keeps the others' types.
@@ -574,11 +610,16 @@ func (c *compiler) loop(t *pipelinespec.TaskSpec, comp *pipelinespec.ComponentSp
 	var outs []any
 	if comp.OutputDefinitions != nil {
 		for _, n := range append(sortedKeys(comp.OutputDefinitions.Parameters), sortedKeys(comp.OutputDefinitions.Artifacts)...) {
-			// Argo gathers the iterations' outputs into a JSON list; those of iterations
-			// whose producer did not run (NotProduced, which is null, or "null" when the
-			// other values are not JSON) are left out, as KFP collects only what ran.
-			outs = append(outs, map[string]any{"name": outputName(n), "valueFrom": map[string]any{
-				"expression": "toJson(filter(fromJSON(tasks['iteration'].outputs.parameters['" + outputName(n) + "']), {# != nil && # != '" + NotProduced + "'}))"}})
+			// Argo gathers the iterations' outputs into a JSON list, of JSON values when
+			// all are lists or objects and of strings otherwise; those of iterations whose
+			// producer did not run (NotProduced: null, or "null") are left out, as KFP
+			// collects only what ran, and numbers and booleans are made JSON again.
+			list := "filter(fromJSON(tasks['iteration'].outputs.parameters['" + outputName(n) + "']), {# != nil && # != '" + NotProduced + "'})"
+			switch c.producedType(comp, n) {
+			case pipelinespec.TypeInteger, pipelinespec.TypeDouble, pipelinespec.TypeBoolean:
+				list = "map(" + list + ", {fromJSON(#)})"
+			}
+			outs = append(outs, map[string]any{"name": outputName(n), "valueFrom": map[string]any{"expression": "toJson(" + list + ")"}})
 		}
 	}
 	if len(outs) > 0 {

@@ -444,3 +444,28 @@ func TestOutputsOfTasksThatDidNotRun(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectedNumbersStayNumbers: Argo gathers a loop's outputs as strings unless every
+// value is a JSON list or object, so a loop collecting numbers (double's int outputs in
+// conditional_producer_and_consumers) turns them back into JSON numbers; strings stay.
+func TestCollectedNumbersStayNumbers(t *testing.T) {
+	file := filepath.Join(shareddata.Dir(t, "kfp-v2"), "valid", "conditional_producer_and_consumers.yaml")
+	wf, _ := CompileFile(t, file)
+	found := false
+	for _, tmpl := range wf.Spec.Templates {
+		outs, _ := tmpl["outputs"].(map[string]any)
+		params, _ := outs["parameters"].([]any)
+		for _, p := range params {
+			expr, _ := p.(map[string]any)["valueFrom"].(map[string]any)["expression"].(string)
+			if strings.Contains(expr, "tasks['iteration']") {
+				found = true
+				if !strings.HasPrefix(expr, "toJson(map(filter(") {
+					t.Errorf("%s collects int outputs without making them numbers: %s", tmpl["name"], expr)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no loop collects outputs")
+	}
+}

@@ -433,7 +433,14 @@ func TestKFPv2PipelinesRun(t *testing.T) {
 			if want.knownIssue != "" && run.Status.Phase != want.phase {
 				t.Logf("run %s, not %s: known issue: %s", run.Status.Phase, want.phase, want.knownIssue)
 			} else if run.Status.Phase != want.phase {
-				t.Fatalf("run %s (%s), want %s; steps: %s", run.Status.Phase, run.Status.Message, want.phase, describeSteps(run))
+				var logs strings.Builder
+				for _, s := range run.Status.Steps {
+					if s.Phase == "Failed" || s.Phase == "Error" {
+						log, _ := processes.Log(ns, s.Pod)
+						fmt.Fprintf(&logs, "\n--- log of %s:\n%s", s.Name, tail(log, 2000))
+					}
+				}
+				t.Fatalf("run %s (%s), want %s; steps: %s%s", run.Status.Phase, run.Status.Message, want.phase, describeSteps(run), logs.String())
 			}
 			for _, s := range run.Status.Steps {
 				if s.Phase == "Skipped" || s.Phase == "Omitted" {
@@ -535,4 +542,12 @@ func compileSDKPipeline(t *testing.T, construct string) string {
 		t.Fatalf("the %s pipeline compiled to %v", construct, files)
 	}
 	return files[0]
+}
+
+// tail is the end of b, at most n bytes.
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
 }
