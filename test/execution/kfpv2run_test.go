@@ -242,6 +242,37 @@ var expectations = map[string]struct {
 	}},
 	// flip_coin_op's outcome decides which nested condition runs.
 	"flip_coin.yaml": {},
+	// Inside two nested pipelines: heads runs core_comp("Got heads!"), tails
+	// core_output_comp("Got tails!"); OneOf hands the one that ran up to crust_comp. Caching
+	// is off everywhere.
+	"parameter_oneof.yaml": {check: func(t *testing.T, p *ranPipeline) {
+		coin, _ := output(p.one(t, "flip-coin"), "Output")
+		branch, key, want := "core-comp", "Output", "Got heads!"
+		if coin == "tails" {
+			branch, key, want = "core-output-comp", "output_key", "Got tails!"
+		}
+		if v, _ := output(p.one(t, branch), key); v != want {
+			t.Errorf("flip-coin %q: %s returned %q, want %q", coin, branch, v, want)
+		}
+		crust := p.one(t, "crust-comp")
+		if crust.Phase != "Succeeded" || crust.Cache != v1beta1.StepCacheDisabled {
+			t.Errorf("crust-comp %s, cache %s", crust.Phase, crust.Cache)
+		}
+		if log, _ := processes.Log(p.run.Namespace, crust.Pod); !strings.Contains(string(log), "input : "+want) {
+			t.Errorf("crust-comp's log:\n%s", log)
+		}
+	}},
+	// The exit task echoes the message and the final status of the body, which succeeded.
+	"pipeline_with_task_final_status_yaml.yaml": {check: func(t *testing.T, p *ranPipeline) {
+		exit := p.one(t, "exit-op")
+		log, _ := processes.Log(p.run.Namespace, exit.Pod)
+		if !strings.Contains(string(log), "user input: Hello World! pipeline status:") || !strings.Contains(string(log), "SUCCEEDED") {
+			t.Errorf("exit-op's log:\n%s", log)
+		}
+		if s := p.one(t, "print-op"); s.Phase != "Succeeded" {
+			t.Errorf("print-op %s", s.Phase)
+		}
+	}},
 	// fail_op fails inside the exit handler, print_op succeeds, and exit_op runs anyway and is
 	// told the pipeline failed.
 	"pipeline_with_task_final_status.yaml": {phase: v1beta1.RunPhaseFailed, check: func(t *testing.T, p *ranPipeline) {
