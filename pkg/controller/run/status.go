@@ -30,9 +30,9 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/validation"
-	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/compiler"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/launcherspec"
+	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
 )
 
 // Argo's workflow and node phases.

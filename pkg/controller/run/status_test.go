@@ -27,8 +27,8 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
-	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/compiler"
+	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
 )
 
 func TestRunPhase(t *testing.T) {
