@@ -20,6 +20,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/minio/minio-go/v7"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -28,7 +29,9 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	runctl "github.com/pipelines-apiserver/pipelines-apiserver/pkg/controller/run"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/launcherspec"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/s3server"
 )
 
 // demo is created in team-a on the first run, so that `kubectl get runs -n team-a` has
@@ -153,6 +156,17 @@ func run(dir string, crds []string, execution bool) error {
 		// The environment works without the demo objects.
 		klog.ErrorS(err, "Creating the demo objects")
 	}
+	store, err := startStore(ctx, env)
+	if err != nil {
+		// Only pipelines that pass artifacts need it.
+		klog.ErrorS(err, "Starting SeaweedFS: the teams have no artifact store")
+	} else {
+		defer func() {
+			if err := store.Stop(); err != nil {
+				klog.ErrorS(err, "Stopping SeaweedFS")
+			}
+		}()
+	}
 	err = banner.Execute(os.Stdout, map[string]any{
 		"Kubeconfig": env.Kubeconfig(),
 		"BinDir":     filepath.Dir(env.KubectlPath()),
@@ -175,6 +189,82 @@ func run(dir string, crds []string, execution bool) error {
 	case <-exited:
 		return exitErr()
 	}
+}
+
+// storeBucket is the bucket of make run's object store that holds the teams' artifacts,
+// each team's under its namespace.
+const storeBucket = "pipelines"
+
+// storeConfig is a team's artifact-store configuration (docs/artifacts.md).
+var storeConfig = template.Must(template.New("store").Parse(`apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{.Name}}
+data:
+  pipelineRoot: s3://{{.Bucket}}/{{.Namespace}}
+  endpoint: {{.Endpoint}}
+  region: {{.Region}}
+  insecure: "true"
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{.Name}}
+stringData:
+  accessKey: {{.AccessKey}}
+  secretKey: {{.SecretKey}}
+`))
+
+// startStore starts SeaweedFS's S3 gateway with its data in the environment's directory,
+// creates the bucket and has each team write the ConfigMap and Secret that give its
+// namespace's pipeline pods the store. Runs' pods do not run here (kwok simulates them);
+// the store is there for processes on this machine, such as the launcher run by hand.
+func startStore(ctx context.Context, env *framework.Environment) (*s3server.Server, error) {
+	binary, err := s3server.FindBinary(ctx)
+	if err != nil {
+		return nil, err
+	}
+	store, err := s3server.Run(ctx, s3server.Config{Binary: binary, Dir: filepath.Join(env.Dir(), "seaweedfs")})
+	if err != nil {
+		return nil, err
+	}
+	if err := configureStore(ctx, env, store); err != nil {
+		_ = store.Stop()
+		return nil, err
+	}
+	klog.InfoS("Artifact store running", "endpoint", store.Endpoint, "bucket", storeBucket, "log", store.LogFile)
+	return store, nil
+}
+
+func configureStore(ctx context.Context, env *framework.Environment, store *s3server.Server) error {
+	c, err := store.Client()
+	if err != nil {
+		return err
+	}
+	if err := c.MakeBucket(ctx, storeBucket, minio.MakeBucketOptions{Region: store.Region}); err != nil {
+		if code := minio.ToErrorResponse(err).Code; code != minio.BucketAlreadyOwnedByYou && code != minio.BucketAlreadyExists {
+			return fmt.Errorf("creating bucket %s: %w", storeBucket, err)
+		}
+	}
+	for _, team := range framework.Teams {
+		var manifest strings.Builder
+		err := storeConfig.Execute(&manifest, map[string]string{
+			"Name": launcherspec.StoreConfig, "Bucket": storeBucket, "Namespace": team.Namespace,
+			"Endpoint": store.Endpoint, "Region": store.Region, "AccessKey": store.AccessKey, "SecretKey": store.SecretKey,
+		})
+		if err != nil {
+			return err
+		}
+		// As the team: the store is the namespace's own business, not the server's.
+		// Server-side, so that no last-applied annotation repeats the Secret's keys.
+		cmd := env.ControlPlane().KubectlCmd(ctx, env.Kubeconfig(), "--context="+team.User, "apply", "--server-side", "--force-conflicts",
+			"--field-manager=make-run", "-n", team.Namespace, "-f", "-")
+		cmd.Stdin = strings.NewReader(manifest.String())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("writing %s's artifact-store configuration: %w\n%s", team.Namespace, err, out)
+		}
+	}
+	return nil
 }
 
 // seed creates the demo objects on the first run only: the user may delete them.

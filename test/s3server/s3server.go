@@ -95,10 +95,9 @@ func FindBinary(ctx context.Context) (string, error) {
 	return path, nil
 }
 
-// Start starts a server for the test with its data under t.TempDir() and stops it when
-// the test ends. It skips the test when weed is not built (fails it when
-// PIPELINES_REQUIRE_TESTDEPS=1).
-func Start(t testing.TB) *Server {
+// BinaryOrSkip returns weed's path (FindBinary), or skips the test when weed is not built
+// (fails it when PIPELINES_REQUIRE_TESTDEPS=1).
+func BinaryOrSkip(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -109,7 +108,17 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skipf("no S3 server: %v", err)
 	}
-	s, err := Run(ctx, Config{Binary: binary, Dir: t.TempDir()})
+	return binary
+}
+
+// Start starts a server for the test with its data under t.TempDir() and stops it when
+// the test ends. It skips the test when weed is not built (fails it when
+// PIPELINES_REQUIRE_TESTDEPS=1).
+func Start(t testing.TB) *Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	s, err := Run(ctx, Config{Binary: BinaryOrSkip(t), Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,12 +161,21 @@ func Run(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 func run(ctx context.Context, cfg Config) (*Server, error) {
-	ports, err := freePorts(8)
-	if err != nil {
-		return nil, err
+	// The ports of an earlier Run in Dir, when they are free: the master keeps its state
+	// under its address, and a client configured before still finds the gateway.
+	portsFile := filepath.Join(cfg.Dir, "ports.json")
+	var ports []int
+	data, err := os.ReadFile(portsFile)
+	if err != nil || json.Unmarshal(data, &ports) != nil || len(ports) != 8 || !free(ports) {
+		if ports, err = freePorts(8); err != nil {
+			return nil, err
+		}
+	}
+	if data, err := json.Marshal(ports); err != nil || os.WriteFile(portsFile, data, 0o600) != nil {
+		return nil, fmt.Errorf("writing %s", portsFile)
 	}
 	identityFile := filepath.Join(cfg.Dir, identityFile)
-	data, _ := json.Marshal(identities{Identities: []identity{{
+	data, _ = json.Marshal(identities{Identities: []identity{{
 		Name:        "pipelines",
 		Credentials: []credential{{AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey}},
 		Actions:     []string{"Admin", "Read", "Write", "List", "Tagging"},
@@ -180,7 +198,8 @@ func run(ctx context.Context, cfg Config) (*Server, error) {
 		grpcPorts: map[string]int{"master": ports[1], "volume": ports[3], "filer": ports[5], "s3": ports[7]},
 	}
 	port := func(i int) string { return strconv.Itoa(ports[i]) }
-	args := []string{"server", "-s3", "-filer",
+	// -logdir: glog also writes files, by default in /tmp.
+	args := []string{"-logdir=" + cfg.Dir, "server", "-s3", "-filer",
 		"-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir=" + cfg.Dir,
 		"-master.port=" + port(0), "-master.port.grpc=" + port(1),
 		"-volume.port=" + port(2), "-volume.port.grpc=" + port(3),
@@ -206,7 +225,11 @@ func run(ctx context.Context, cfg Config) (*Server, error) {
 	s.cmd = exec.Command(cfg.Binary, args...)
 	s.cmd.Dir = cfg.Dir // weed reads security.toml and the like from its working directory
 	s.cmd.Stdout, s.cmd.Stderr = log, log
-	s.cmd.Env = append(os.Environ(), "WEED_MASTER_VOLUME_GROWTH_COPY_1=1")
+	// One volume at a time; and no freeze of volume growth when the master's state is new
+	// but the volumes are not (ports taken since the last Run): with one master and one
+	// volume server there is no other inventory to check against.
+	s.cmd.Env = append(os.Environ(), "WEED_MASTER_VOLUME_GROWTH_COPY_1=1",
+		"WEED_MASTER_VOLUME_GROWTH_FREEZE_ON_TOPOLOGY_MISMATCH=false")
 	// The server must not outlive a killed test binary or `make run`.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
@@ -364,6 +387,18 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// free says whether every port is free on 127.0.0.1.
+func free(ports []int) bool {
+	for _, p := range ports {
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			return false
+		}
+		_ = l.Close()
+	}
+	return true
 }
 
 func randomHex(n int) string {

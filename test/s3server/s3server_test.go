@@ -55,3 +55,50 @@ func TestPutGet(t *testing.T) {
 		t.Errorf("a request signed with a wrong secret key: %v (code %q), want SignatureDoesNotMatch or AccessDenied", err, code)
 	}
 }
+
+// TestRestartKeepsData: a second Run on the same directory, as a second `make run` does,
+// serves the same endpoint and identity with the objects stored before, and can store
+// more (SeaweedFS's master would otherwise refuse new volumes after a change of address).
+func TestRestartKeepsData(t *testing.T) {
+	binary := BinaryOrSkip(t)
+	dir := t.TempDir()
+	srv, err := Run(t.Context(), Config{Binary: binary, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Bucket(t, "kept")
+	put := func(s *Server, key string) {
+		t.Helper()
+		c, err := s.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PutObject(t.Context(), "kept", key, bytes.NewReader([]byte(key)), int64(len(key)), minio.PutObjectOptions{}); err != nil {
+			t.Fatalf("put %s: %v", key, err)
+		}
+	}
+	put(srv, "before")
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Run(t.Context(), Config{Binary: binary, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(again.Kill)
+	if again.Endpoint != srv.Endpoint || again.AccessKey != srv.AccessKey || again.SecretKey != srv.SecretKey {
+		t.Errorf("restarted as %s with key %s, want %s with key %s", again.Endpoint, again.AccessKey, srv.Endpoint, srv.AccessKey)
+	}
+	c, err := again.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := c.GetObject(t.Context(), "kept", "before", minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(obj); err != nil || string(got) != "before" {
+		t.Errorf("after the restart: %q, %v; want %q", got, err, "before")
+	}
+	put(again, "after")
+}
