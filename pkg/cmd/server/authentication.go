@@ -20,8 +20,12 @@ import (
 	"net/http"
 
 	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authentication/group"
+	"k8s.io/apiserver/pkg/authentication/request/union"
 	"k8s.io/apiserver/pkg/authentication/user"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/frontproxy"
 )
 
 // DefaultAPIAudience is the audience of the service-account tokens this server
@@ -36,13 +40,21 @@ const DefaultAPIAudience = "pipelines.kubeflow.org"
 // rejected as unauthenticated rather than served as system:anonymous.
 var anonymousPaths = map[string]bool{"/healthz": true, "/readyz": true, "/livez": true}
 
-// applyAuthentication sets the audiences tokens are reviewed for and confines
+// applyAuthentication sets the audiences tokens are reviewed for, puts the front
+// proxy's authenticator with its cache of verified certificates before the
+// delegating authenticator (whose own front-proxy step verifies the chain on every
+// request, and now sees only the requests the cached one refused), and confines
 // anonymous requests to the health checks.
 func applyAuthentication(c *genericapiserver.RecommendedConfig, audiences []string) {
 	c.Authentication.APIAudiences = audiences
-	if c.Authentication.Authenticator != nil {
-		c.Authentication.Authenticator = anonymousOnlyForHealth{c.Authentication.Authenticator}
+	if c.Authentication.Authenticator == nil {
+		return
 	}
+	if rh := c.Authentication.RequestHeaderConfig; rh != nil {
+		c.Authentication.Authenticator = group.NewAuthenticatedGroupAdder(
+			union.New(frontproxy.New(rh), c.Authentication.Authenticator))
+	}
+	c.Authentication.Authenticator = anonymousOnlyForHealth{c.Authentication.Authenticator}
 }
 
 type anonymousOnlyForHealth struct {
