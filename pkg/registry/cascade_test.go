@@ -34,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
@@ -70,14 +71,23 @@ type env struct {
 	storage   map[string]rest.Storage
 	collector *cascade.Collector
 	ctx       context.Context
+	scheme    *runtime.Scheme
+	getter    generic.RESTOptionsGetter
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvOn(t, mysqltesting.SharedServer(t).NewDatabase(t), 0)
+}
+
+// newEnvOn is the registry of one replica on the database of dsn, whose tail polls
+// the change log every poll (the storage's default when 0).
+func newEnvOn(t testing.TB, dsn string, poll time.Duration) *env {
+	t.Helper()
 	scheme := runtime.NewScheme()
 	install.Install(scheme)
 	codecs := serializer.NewCodecFactory(scheme)
-	cfg := mysqlstorage.Config{DSN: mysqltesting.SharedServer(t).NewDatabase(t), Tables: registry.Tables()}
+	cfg := mysqlstorage.Config{DSN: dsn, PollInterval: poll, Tables: registry.Tables()}
 	backend, err := mysqlstorage.NewBackend(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -98,10 +108,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{storage: storage, collector: collector, ctx: genericapirequest.WithNamespace(t.Context(), ns)}
+	return &env{storage: storage, collector: collector, ctx: genericapirequest.WithNamespace(t.Context(), ns),
+		scheme: scheme, getter: getter}
 }
 
-func (e *env) create(t *testing.T, resource string, obj runtime.Object) runtime.Object {
+func (e *env) create(t testing.TB, resource string, obj runtime.Object) runtime.Object {
 	t.Helper()
 	out, err := e.storage[resource].(rest.Creater).Create(e.ctx, obj, rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
 	if err != nil {
@@ -189,7 +200,7 @@ func (e *env) fixture(t *testing.T) {
 	e.run(t, "r2", "exp", *metav1.NewControllerRef(j, v1beta1.SchemeGroupVersion.WithKind("Job")))
 }
 
-func (e *env) experiment(t *testing.T, name string) {
+func (e *env) experiment(t testing.TB, name string) {
 	t.Helper()
 	e.create(t, "experiments", &pipelines.Experiment{ObjectMeta: metav1.ObjectMeta{Name: name}})
 }

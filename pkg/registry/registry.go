@@ -22,18 +22,22 @@ import (
 	"context"
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/cascade"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/experiment"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/job"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipeline"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/pipelineversion"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/refcache"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/retention"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
@@ -61,6 +65,14 @@ type Options struct {
 // logs of runs' pods.
 func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz authorizer.Authorizer,
 	pods corev1client.PodsGetter, opts Options) (map[string]rest.Storage, *cascade.Collector, error) {
+	// What creates of runs and jobs refer to, kept in memory (package refcache).
+	experiments := refcache.New("experiments", trimMeta)
+	pipelineCache := refcache.New("pipelines", trimMeta)
+	versions := refcache.New("pipelineversions", trimVersion)
+	getter = refcache.RESTOptionsGetter{RESTOptionsGetter: getter, Caches: map[schema.GroupResource]*refcache.Cache{
+		pipelines.Resource("experiments"): experiments, pipelines.Resource("pipelines"): pipelineCache,
+		pipelines.Resource("pipelineversions"): versions,
+	}}
 	pipelineStore, pipelineStatus, err := pipeline.NewREST(scheme, getter)
 	if err != nil {
 		return nil, nil, err
@@ -77,12 +89,13 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz 
 	if err != nil {
 		return nil, nil, err
 	}
-	resolver := &pipelineversion.Resolver{Pipelines: pipelineStore, Versions: versionStore, Authorizer: authz}
-	runStore, runStatus, err := run.NewREST(scheme, getter, experimentStore, resolver)
+	resolver := &pipelineversion.Resolver{Pipelines: pipelineCache.Getter(pipelineStore), Versions: versions.Getter(versionStore),
+		Authorizer: authz}
+	runStore, runStatus, err := run.NewREST(scheme, getter, experiments.Getter(experimentStore), resolver)
 	if err != nil {
 		return nil, nil, err
 	}
-	jobStore, jobStatus, err := job.NewREST(scheme, getter, experimentStore, resolver)
+	jobStore, jobStatus, err := job.NewREST(scheme, getter, experiments.Getter(experimentStore), resolver)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -132,7 +145,7 @@ func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz 
 // indexed is the MySQL storage's reader of an indexed field's values, or nil with
 // another storage (the sweep then skips dangling dependents).
 func indexed(s *genericregistry.Store) cascade.IndexedValues {
-	v, _ := s.Storage.Storage.(cascade.IndexedValues)
+	v, _ := refcache.Unwrap(s.Storage.Storage).(cascade.IndexedValues)
 	return v
 }
 
@@ -151,4 +164,34 @@ func RunRetention(storage map[string]rest.Storage, cfg *retention.Config) error 
 	}
 	cfg.Runs, cfg.Status, cfg.Index = runs, status, index
 	return nil
+}
+
+// trimMeta is what a reference cache keeps of an experiment or a pipeline: all but
+// the managed fields.
+func trimMeta(obj runtime.Object) runtime.Object {
+	switch o := obj.(type) {
+	case *pipelines.Experiment:
+		c := *o
+		c.ManagedFields = nil
+		return &c
+	case *pipelines.Pipeline:
+		c := *o
+		c.ManagedFields = nil
+		return &c
+	}
+	return obj
+}
+
+// trimVersion is what a reference cache keeps of a pipeline version: what resolving
+// and checking parameters read, not the pipeline's definition.
+func trimVersion(obj runtime.Object) runtime.Object {
+	v, ok := obj.(*pipelines.PipelineVersion)
+	if !ok {
+		return obj
+	}
+	return &pipelines.PipelineVersion{
+		ObjectMeta: metav1.ObjectMeta{Name: v.Name, Namespace: v.Namespace, UID: v.UID, ResourceVersion: v.ResourceVersion},
+		Spec:       pipelines.PipelineVersionSpec{PipelineName: v.Spec.PipelineName},
+		Status:     pipelines.PipelineVersionStatus{Parameters: v.Status.Parameters},
+	}
 }
