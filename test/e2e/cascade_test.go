@@ -76,6 +76,34 @@ func TestKubectlDeleteCascade(t *testing.T) {
 	}
 }
 
+// TestRunOfJustDeletedExperimentIsRefused: the server checks a run's experiment and
+// version from memory (package refcache), and yet a run created through kube-apiserver
+// right after its experiment's delete returned is refused, every time; one created
+// right after the experiment is accepted.
+func TestRunOfJustDeletedExperimentIsRefused(t *testing.T) {
+	setup(t)
+	c := clientFor(t, "admin")
+	ns := newNamespace(t)
+	fixture(t, c, ns, "x")
+	p := c.PipelinesV1beta1()
+	for i := range 10 {
+		exp := fmt.Sprintf("e%d", i)
+		if _, err := p.Experiments(ns).Create(t.Context(), newExperiment(exp), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Runs(ns).Create(t.Context(), newRun(exp+"-ok", exp, "x"), metav1.CreateOptions{}); err != nil {
+			t.Fatalf("a run of an experiment created just before: %v", err)
+		}
+		if err := p.Experiments(ns).Delete(t.Context(), exp, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := p.Runs(ns).Create(t.Context(), newRun(exp+"-late", exp, "x"), metav1.CreateOptions{})
+		if !apierrors.IsInvalid(err) {
+			t.Fatalf("round %d: a run of an experiment deleted just before: got %v, want 422 Invalid", i, err)
+		}
+	}
+}
+
 // ownedTree adds to experiment x a job j, a run r1 and a run r2 created (as the
 // scheduler does) by the job, and returns the UIDs of the job and the experiment.
 func ownedTree(t *testing.T, c versioned.Interface, ns string) (types.UID, types.UID) {
