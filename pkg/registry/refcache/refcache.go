@@ -74,7 +74,6 @@ type Cache struct {
 	applied  int64         // the revision up to which the watch has been applied
 	written  int64         // the latest revision this process wrote through the storage
 	advanced chan struct{} // closed when applied moves
-	cancel   context.CancelFunc
 }
 
 // New returns an empty cache of resource (named in logs), keeping what trim returns.
