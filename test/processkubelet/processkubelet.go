@@ -91,11 +91,13 @@ var (
 	workflows   = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "workflows"}
 )
 
-// Owns says whether pod runs as a process here: a task of a KFP 2.x pipeline (it has the
-// launcher's init container) or a pod annotated OutcomeAnnotation=Process.
+// Owns says whether pod runs as a process here: a pod annotated OutcomeAnnotation=Process,
+// or a task of a KFP 2.x pipeline (it has the launcher's init container) with no outcome
+// annotation.
 func Owns(pod *corev1.Pod) bool {
-	if pod.Annotations[OutcomeAnnotation] == OutcomeProcess {
-		return true
+	// A test that sets the outcome decides how the pod ends, launcher or not.
+	if outcome, ok := pod.Annotations[OutcomeAnnotation]; ok {
+		return outcome == OutcomeProcess
 	}
 	return slices.ContainsFunc(pod.Spec.InitContainers, func(c corev1.Container) bool { return c.Name == LauncherInitContainer })
 }
