@@ -17,37 +17,15 @@ limitations under the License.
 package plugin
 
 import (
-	"archive/tar"
-	"archive/zip"
-	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"reflect"
-	"strings"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
-	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
-	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/pipelinespec"
-	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/workflow"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/pipelinefile"
 )
-
-// maxPipelineBytes bounds what is read from a file or an archive member, so that a
-// small compressed archive cannot expand without limit. Compiled pipelines are
-// kilobytes; the server's request limit is far below this.
-const maxPipelineBytes = 32 << 20
 
 type uploadOptions struct {
 	*options
@@ -88,45 +66,19 @@ func (u *uploadOptions) run(ctx context.Context, file string) error {
 	if err != nil {
 		return err
 	}
-	version := u.version
-	if version == "" {
-		version = versionName(u.name, def)
-	}
 	cs, ns, err := u.client()
 	if err != nil {
 		return err
 	}
-	if err := u.ensurePipeline(ctx, cs, ns); err != nil {
-		return err
-	}
-	pv := &v1beta1.PipelineVersion{
-		ObjectMeta: metav1.ObjectMeta{Name: version},
-		Spec: v1beta1.PipelineVersionSpec{
-			PipelineName: u.name,
-			Description:  u.description,
-			Workflow:     def.Workflow,
-			PipelineSpec: def.PipelineSpec,
-			PlatformSpec: def.PlatformSpec,
-		},
-	}
-	versions := cs.PipelinesV1beta1().PipelineVersions(ns)
-	_, err = versions.Create(ctx, pv, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		// Uploading the same pipeline twice is not an error; uploading another one
-		// under a name already taken is.
-		existing, getErr := versions.Get(ctx, version, metav1.GetOptions{})
-		if getErr != nil {
-			return getErr
-		}
-		if diff := specDiff(&existing.Spec, &pv.Spec); diff != "" {
-			return fmt.Errorf("%s; choose another --version: %w", diff, err)
-		}
-		err = nil
+	up := &pipelinefile.Upload{Pipeline: u.name, Version: u.version, Description: u.description, Definition: def}
+	res, err := up.Do(ctx, cs.PipelinesV1beta1(), ns)
+	if res.PipelineCreated {
+		fmt.Fprintf(u.streams.ErrOut, "pipeline.%s/%s created\n", v1beta1.GroupName, u.name)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(u.streams.Out, version)
+	fmt.Fprintln(u.streams.Out, res.Version)
 	return nil
 }
 
@@ -141,252 +93,9 @@ func (u *uploadOptions) read(file string) (*v1beta1.PipelineVersionSpec, error) 
 		defer f.Close()
 		r = f
 	}
-	wf, err := readPipeline(r)
+	def, err := pipelinefile.Read(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	return wf, nil
-}
-
-// ensurePipeline creates the pipeline unless it exists. It asks first, so that a
-// user who may add versions to an existing pipeline need not be allowed to create
-// pipelines.
-func (u *uploadOptions) ensurePipeline(ctx context.Context, cs versioned.Interface, ns string) error {
-	pipelines := cs.PipelinesV1beta1().Pipelines(ns)
-	_, err := pipelines.Get(ctx, u.name, metav1.GetOptions{})
-	if !apierrors.IsNotFound(err) {
-		return err
-	}
-	p := &v1beta1.Pipeline{
-		ObjectMeta: metav1.ObjectMeta{Name: u.name},
-		Spec:       v1beta1.PipelineSpec{Description: u.description},
-	}
-	switch _, err = pipelines.Create(ctx, p, metav1.CreateOptions{}); {
-	case err == nil:
-		fmt.Fprintf(u.streams.ErrOut, "pipeline.%s/%s created\n", v1beta1.GroupName, u.name)
-		return nil
-	case apierrors.IsAlreadyExists(err): // created meanwhile
-		return nil
-	default:
-		return err
-	}
-}
-
-// specDiff says how an existing version's spec differs from the one uploaded, or
-// returns "" if they are the same.
-func specDiff(existing, uploaded *v1beta1.PipelineVersionSpec) string {
-	switch {
-	case existing.PipelineName != uploaded.PipelineName:
-		return fmt.Sprintf("the version belongs to pipeline %q", existing.PipelineName)
-	case !sameJSON(existing.Workflow.Raw, uploaded.Workflow.Raw):
-		return "the version holds another workflow"
-	case !sameJSON(existing.PipelineSpec.Raw, uploaded.PipelineSpec.Raw) || !sameJSON(existing.PlatformSpec.Raw, uploaded.PlatformSpec.Raw):
-		return "the version holds another pipeline IR"
-	case existing.Description != uploaded.Description:
-		return fmt.Sprintf("the version's description is %q", existing.Description)
-	case existing.CodeSourceURL != uploaded.CodeSourceURL:
-		return fmt.Sprintf("the version's codeSourceURL is %q", existing.CodeSourceURL)
-	}
-	return ""
-}
-
-// sameJSON reports whether a and b hold the same JSON value, whatever their layout.
-func sameJSON(a, b []byte) bool {
-	if len(a) == 0 || len(b) == 0 {
-		return len(a) == len(b)
-	}
-	var va, vb any
-	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
-		return false
-	}
-	return reflect.DeepEqual(va, vb)
-}
-
-// versionName names an uploaded version after its pipeline and its definition: the
-// same definition always gets the same name.
-func versionName(pipeline string, def *v1beta1.PipelineVersionSpec) string {
-	h := sha256.New()
-	if len(def.PipelineSpec.Raw) == 0 {
-		h.Write(def.Workflow.Raw)
-	} else {
-		h.Write(def.PipelineSpec.Raw)
-		h.Write([]byte("\n"))
-		h.Write(def.PlatformSpec.Raw)
-	}
-	return pipeline + "-" + hex.EncodeToString(h.Sum(nil)[:4])
-}
-
-// readPipeline reads a compiled pipeline, plain or packaged as KFP packages them
-// (.tar.gz or .zip holding one file), and returns it as a version's definition:
-//   - one YAML document of kind Workflow is a KFP v1 Argo Workflow (spec.workflow);
-//   - a pipeline IR (a document with pipelineInfo, root, components or
-//     schemaVersion), as the KFP 2.x SDK compiles it, optionally followed by a second
-//     document, its Kubernetes platform spec (platforms), is spec.pipelineSpec and
-//     spec.platformSpec.
-//
-// The JSON is canonical (keys sorted, no layout), so the same pipeline in YAML, in
-// JSON or in a package is the same bytes. It checks the definition as the server
-// will, so that a wrong file is reported before anything is created.
-func readPipeline(r io.Reader) (*v1beta1.PipelineVersionSpec, error) {
-	data, err := readLimited(r)
-	if err != nil {
-		return nil, err
-	}
-	if data, err = unpack(data); err != nil {
-		return nil, err
-	}
-	docs, err := pipelinespec.Documents(data)
-	if err != nil {
-		return nil, fmt.Errorf("not YAML or JSON: %w", err)
-	}
-	if len(docs) == 0 {
-		return nil, errors.New("holds no pipeline: it is empty")
-	}
-	var head map[string]json.RawMessage
-	if bytes.HasPrefix(docs[0], []byte("{")) {
-		_ = json.Unmarshal(docs[0], &head)
-	}
-	if isIR(head) {
-		return readIR(docs)
-	}
-	if len(docs) > 1 {
-		return nil, errors.New("holds more than one YAML document; a compiled pipeline is one Argo Workflow " +
-			"(KFP v1) or a pipeline IR with an optional platform spec (KFP 2.x)")
-	}
-	wf, errs := workflow.Parse(docs[0], nil)
-	if len(errs) > 0 {
-		// About the document as a whole, which has no field path to print.
-		return nil, errors.New(errs[0].Detail)
-	}
-	if errs := wf.Validate(nil); len(errs) > 0 {
-		if wf.Kind == "" && wf.APIVersion == "" {
-			return nil, fmt.Errorf("neither an Argo Workflow (KFP v1) nor a pipeline IR (KFP 2.x): %w", errs.ToAggregate())
-		}
-		return nil, fmt.Errorf("not an Argo Workflow as the Kubeflow Pipelines v1 SDK compiles it: %w", errs.ToAggregate())
-	}
-	return &v1beta1.PipelineVersionSpec{Workflow: runtime.RawExtension{Raw: docs[0]}}, nil
-}
-
-// isIR tells a pipeline IR from an Argo Workflow by the fields only the IR has.
-func isIR(doc map[string]json.RawMessage) bool {
-	if _, ok := doc["kind"]; ok {
-		return false
-	}
-	for _, k := range []string{"pipelineInfo", "root", "components", "deploymentSpec", "schemaVersion"} {
-		if _, ok := doc[k]; ok {
-			return true
-		}
-	}
-	return false
-}
-
-// readIR checks a KFP 2.x pipeline: the IR and its optional platform spec.
-func readIR(docs [][]byte) (*v1beta1.PipelineVersionSpec, error) {
-	if len(docs) > 2 {
-		return nil, fmt.Errorf("holds %d YAML documents; a KFP 2.x pipeline is the pipeline IR and at most a platform spec", len(docs))
-	}
-	def := &v1beta1.PipelineVersionSpec{PipelineSpec: runtime.RawExtension{Raw: docs[0]}}
-	if len(docs) == 2 {
-		def.PlatformSpec = runtime.RawExtension{Raw: docs[1]}
-	}
-	ir, errs := pipelinespec.Parse(docs[0], field.NewPath("pipelineSpec"))
-	platform, perrs := pipelinespec.ParsePlatform(def.PlatformSpec.Raw, field.NewPath("platformSpec"))
-	if errs = append(errs, perrs...); len(errs) == 0 {
-		errs = ir.Validate(platform, field.NewPath("pipelineSpec"), field.NewPath("platformSpec"))
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("not a pipeline IR that can run (KFP 2.x): %w", errs.ToAggregate())
-	}
 	return def, nil
-}
-
-func readLimited(r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxPipelineBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxPipelineBytes {
-		return nil, fmt.Errorf("larger than %d MiB: not a compiled pipeline", maxPipelineBytes>>20)
-	}
-	return data, nil
-}
-
-// unpack returns the one file in a .tar.gz or .zip package, recognised by its
-// content rather than its name, and anything else as it is.
-func unpack(data []byte) ([]byte, error) {
-	switch {
-	case bytes.HasPrefix(data, []byte{0x1f, 0x8b}):
-		return fromTarGz(data)
-	case bytes.HasPrefix(data, []byte("PK\x03\x04")), bytes.HasPrefix(data, []byte("PK\x05\x06")):
-		return fromZip(data)
-	}
-	return data, nil
-}
-
-func fromTarGz(data []byte) ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("reading gzip: %w", err)
-	}
-	tr := tar.NewReader(zr)
-	var names []string
-	var content []byte
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading tar.gz package: %w", err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		if names = append(names, h.Name); len(names) == 1 {
-			if content, err = readLimited(tr); err != nil {
-				return nil, fmt.Errorf("%s in the package: %w", h.Name, err)
-			}
-		}
-	}
-	return content, onlyOne(names)
-}
-
-func fromZip(data []byte) ([]byte, error) {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return nil, fmt.Errorf("reading zip package: %w", err)
-	}
-	var files []*zip.File
-	var names []string
-	for _, f := range zr.File {
-		if f.Mode().IsRegular() {
-			files, names = append(files, f), append(names, f.Name)
-		}
-	}
-	if err := onlyOne(names); err != nil {
-		return nil, err
-	}
-	rc, err := files[0].Open()
-	if err != nil {
-		return nil, fmt.Errorf("%s in the package: %w", names[0], err)
-	}
-	defer rc.Close()
-	content, err := readLimited(rc)
-	if err != nil {
-		return nil, fmt.Errorf("%s in the package: %w", names[0], err)
-	}
-	return content, nil
-}
-
-// onlyOne checks that a package holds one file, as KFP requires.
-func onlyOne(names []string) error {
-	switch len(names) {
-	case 1:
-		return nil
-	case 0:
-		return errors.New("the package holds no file; it should hold one, the compiled pipeline")
-	default:
-		return fmt.Errorf("the package holds %d files (%s); it should hold one, the compiled pipeline",
-			len(names), strings.Join(names, ", "))
-	}
 }
