@@ -1,0 +1,68 @@
+/*
+Copyright 2026 The pipelines-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package ui
+
+import (
+	"encoding/json"
+	"maps"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+)
+
+func TestCompare(t *testing.T) {
+	str := func(s string) *string { return &s }
+	run := func(name, version string, params ...string) *v1beta1.Run {
+		r := &v1beta1.Run{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		r.Status.PipelineVersion = version
+		for i := 0; i < len(params); i += 2 {
+			r.Spec.Parameters = append(r.Spec.Parameters, v1beta1.RunParameter{Name: params[i], Value: params[i+1]})
+		}
+		return r
+	}
+	v1 := &v1beta1.PipelineVersion{Status: v1beta1.PipelineVersionStatus{Parameters: []v1beta1.Parameter{
+		{Name: "epochs", Default: str("10")}, {Name: "lr", Type: "NUMBER_DOUBLE"}, {Name: "mode", Default: str("fast")},
+	}}}
+	runs := []*v1beta1.Run{
+		run("a", "v1", "lr", "0.1", "mode", "fast"),
+		run("b", "v1", "lr", "0.5", "epochs", "10"),
+		run("c", "gone", "lr", "0.1", "extra", "x"),
+	}
+	got := compare(runs, map[string]*v1beta1.PipelineVersion{"/v1": v1, "/gone": nil})
+	want := `[{"name":"epochs","values":[{"value":"10","default":true},{"value":"10"},null],"differs":true},` +
+		`{"name":"extra","values":[null,null,{"value":"x"}],"differs":true},` +
+		`{"name":"lr","values":[{"value":"0.1"},{"value":"0.5"},{"value":"0.1"}],"differs":true},` +
+		`{"name":"mode","values":[{"value":"fast"},{"value":"fast","default":true},null],"differs":true}]`
+	if b, _ := json.Marshal(got.Parameters); string(b) != want {
+		t.Errorf("parameters\n%s\nwant\n%s", b, want)
+	}
+
+	// The same values, given or defaulted, do not differ.
+	got = compare(runs[:2:2], map[string]*v1beta1.PipelineVersion{"/v1": v1})
+	differs := map[string]bool{}
+	for _, r := range got.Parameters {
+		differs[r.Name] = r.Differs
+	}
+	if want := map[string]bool{"epochs": false, "lr": true, "mode": false}; !maps.Equal(differs, want) {
+		t.Errorf("differs = %v, want %v", differs, want)
+	}
+	if len(got.Runs) != 2 || got.Runs[1].Name != "b" || got.Runs[1].Version != "v1" {
+		t.Errorf("runs = %+v", got.Runs)
+	}
+}
