@@ -144,4 +144,3 @@ func TestUpload(t *testing.T) {
 func wfDef(j string) *v1beta1.PipelineVersionSpec {
 	return &v1beta1.PipelineVersionSpec{Workflow: runtime.RawExtension{Raw: []byte(j)}}
 }
-

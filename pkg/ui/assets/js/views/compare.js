@@ -16,22 +16,23 @@ export async function render(root, { ns, query }) {
   }
   const q = new URLSearchParams(names.map((n) => ['run', n]));
   const cmp = await request('GET', `/ui/compare/namespaces/${encodeURIComponent(ns)}?${q}`);
-  const heads = ['', ...cmp.runs.map((r) => h('span', {}, h('a', { href: href('ns', ns, 'runs', r.name) }, r.name), ' ', phaseBadge(r.phase)))];
+  // A fresh heading for each table: a node is in one place only.
+  const heads = () => ['', ...cmp.runs.map((r) => h('span', {}, h('a', { href: href('ns', ns, 'runs', r.name) }, r.name), ' ', phaseBadge(r.phase)))];
   const rows = (list) => list.map((row) => h('tr', { class: row.differs ? 'differs' : null, 'data-row': row.name, 'data-differs': String(row.differs) },
     h('th', {}, row.name, row.differs ? h('span', { class: 'diff-mark', title: 'the runs differ' }, ' ≠') : null),
     row.values.map((c) => h('td', {}, c === null ? h('span', { class: 'muted' }, '—')
       : c.default ? [c.value, h('span', { class: 'muted' }, ' (default)')] : c.value))));
   root.append(
     h('p', { class: 'muted' }, h('a', { href: href('ns', ns, 'compare') + '?runs=' + names.map(encodeURIComponent).join(',') + '&pick=1' }, 'Choose other runs')),
-    table(heads, [
+    table(heads(), [
       h('tr', {}, h('th', {}, 'Pipeline'), cmp.runs.map((r) => h('td', {}, r.pipeline))),
       h('tr', {}, h('th', {}, 'Version'), cmp.runs.map((r) => h('td', {}, r.version || ''))),
       h('tr', {}, h('th', {}, 'Created'), cmp.runs.map((r) => h('td', { title: r.created }, ago(r.created)))),
     ], { id: 'compare-runs' }),
     h('h2', {}, 'Parameters'),
-    cmp.parameters.length ? table(heads, rows(cmp.parameters), { id: 'compare-parameters', class: 'compare' }) : h('p', { class: 'muted' }, 'No parameters.'),
+    cmp.parameters.length ? table(heads(), rows(cmp.parameters), { id: 'compare-parameters', class: 'compare' }) : h('p', { class: 'muted' }, 'No parameters.'),
     h('h2', {}, 'Metrics'),
-    cmp.metrics.length ? table(heads, rows(cmp.metrics), { id: 'compare-metrics', class: 'compare' })
+    cmp.metrics.length ? table(heads(), rows(cmp.metrics), { id: 'compare-metrics', class: 'compare' })
       : h('p', { class: 'muted', id: 'no-metrics' }, cmp.metricsNote || 'No metrics.'),
   );
 }

@@ -5,7 +5,7 @@ import { can, listAll, get, path, post } from '../api.js';
 import { h, href, showError } from '../dom.js';
 import { check, typeName } from '../params.js';
 
-export async function render(root, { ns, pipeline, version }) {
+export async function render(root, { ns, pipeline, version, query }) {
   const [v, experiments, mayCreate] = await Promise.all([
     get(path(ns, 'pipelineversions', version)),
     listAll(path(ns, 'experiments')),
@@ -20,7 +20,7 @@ export async function render(root, { ns, pipeline, version }) {
   const name = h('input', { name: 'name', placeholder: `generated: ${pipeline}-…`, pattern: '[a-z0-9]([-a-z0-9.]*[a-z0-9])?' });
   const exps = experiments.items.map((e) => e.metadata.name).sort();
   const experiment = h('select', { name: 'experiment', required: true },
-    exps.map((e) => h('option', { value: e }, e)));
+    exps.map((e) => h('option', { value: e, selected: e === query.get('experiment') }, e)));
   const fields = (v.status?.parameters || []).map((p) => field(p));
   const submit = h('button', { type: 'submit', id: 'create-run' }, 'Create run');
   const form = h('form', {

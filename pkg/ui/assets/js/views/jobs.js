@@ -42,9 +42,9 @@ export async function render(root, { ns }) {
       ].map((td) => td));
     }));
     if (gen !== drawn) return;
-    body.replaceChildren(
+    body.replaceChildren(...[
       table(['Name', 'Pipeline', 'Experiment', 'Schedule', 'Enabled', 'Last run', 'Next run', 'Active runs', ''], rows, { id: 'jobs' }),
-      jobs.length ? null : h('p', { class: 'muted' }, 'No recurring runs.'));
+      jobs.length ? null : h('p', { class: 'muted' }, 'No recurring runs.')].filter(Boolean));
   };
   // The watch redraws with the server's answer to an action, so buttons need no callback.
   const w = watch(path(ns, 'jobs'), {}, (items) => {

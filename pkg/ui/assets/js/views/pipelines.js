@@ -11,7 +11,7 @@ export async function render(root, { ns }) {
     can(ns, 'create', 'pipelineversions'),
   ]);
   items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  root.append(
+  root.append(...[
     h('h1', {}, 'Pipelines', h('span', { class: 'muted' }, ns)),
     mayUpload ? uploadForm(ns) : null,
     table(['Name', 'Description', 'Latest version', 'Versions', 'Created'], items.map((p) => h('tr', { 'data-pipeline': p.metadata.name }, [
@@ -22,7 +22,7 @@ export async function render(root, { ns }) {
       h('td', { title: p.metadata.creationTimestamp }, ago(p.metadata.creationTimestamp)),
     ].map((td) => td))), { id: 'pipelines' }),
     items.length ? null : h('p', { class: 'muted' }, 'No pipelines.'),
-  );
+  ].filter(Boolean));
 }
 
 // uploadForm posts a file to the UI server's upload endpoint.
