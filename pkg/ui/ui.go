@@ -31,6 +31,8 @@ limitations under the License.
 //	/k8s/...          kube-apiserver's API, for the paths in allowedAPI
 //	/ui/config        what the front end needs to start (mode, default namespace)
 //	/ui/graph/...     the task graph of a run or a pipeline version, computed here
+//	/ui/upload/...    a compiled pipeline uploaded as a version (pkg/pipelinefile)
+//	/ui/compare/...   runs side by side
 package ui
 
 import (
@@ -118,6 +120,8 @@ func New(opts Options) (*Handler, error) {
 	h.mux.HandleFunc("GET /ui/config", h.config)
 	h.mux.HandleFunc("GET /ui/graph/namespaces/{namespace}/runs/{name}", h.runGraph)
 	h.mux.HandleFunc("GET /ui/graph/namespaces/{namespace}/pipelineversions/{name}", h.versionGraph)
+	h.mux.HandleFunc("POST /ui/upload/namespaces/{namespace}", h.upload)
+	h.mux.HandleFunc("GET /ui/compare/namespaces/{namespace}", h.compareRuns)
 	return h, nil
 }
 

@@ -47,7 +47,7 @@ export async function request(method, url, { body, contentType = 'application/js
   if (body !== undefined) headers['Content-Type'] = contentType;
   const res = await fetch(url, {
     method, headers, signal, credentials: 'same-origin',
-    body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+    body: body === undefined || typeof body === 'string' || body instanceof Blob ? body : JSON.stringify(body),
   });
   if (!res.ok) await fail(res);
   const text = await res.text();
