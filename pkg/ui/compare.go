@@ -17,9 +17,11 @@ limitations under the License.
 package ui
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -86,10 +88,22 @@ func (h *Handler) compareRuns(w http.ResponseWriter, r *http.Request) {
 	ns := r.PathValue("namespace")
 	p := c.PipelinesV1beta1()
 	runs := make([]*v1beta1.Run, len(names))
+	metrics := make([][]metric, len(names))
 	versions := map[string]*v1beta1.PipelineVersion{}
 	for i, name := range names {
-		if runs[i], err = p.Runs(ns).Get(r.Context(), name, metav1.GetOptions{}); err != nil {
+		// As JSON: the metrics are read from it (see stepMetrics).
+		raw, err := p.RESTClient().Get().Namespace(ns).Resource("runs").Name(name).Do(r.Context()).Raw()
+		if err != nil {
 			writeStatus(w, err)
+			return
+		}
+		runs[i] = &v1beta1.Run{}
+		if err := json.Unmarshal(raw, runs[i]); err != nil {
+			writeStatus(w, apierrors.NewInternalError(fmt.Errorf("run %s: %w", name, err)))
+			return
+		}
+		if metrics[i], err = metricsOf(raw); err != nil {
+			writeStatus(w, apierrors.NewInternalError(fmt.Errorf("metrics of run %s: %w", name, err)))
 			return
 		}
 		key := versionKey(runs[i])
@@ -107,7 +121,7 @@ func (h *Handler) compareRuns(w http.ResponseWriter, r *http.Request) {
 		}
 		versions[key] = v // nil when gone or hidden: the run's own values still compare
 	}
-	writeJSON(w, http.StatusOK, compare(runs, versions))
+	writeJSON(w, http.StatusOK, compare(runs, metrics, versions))
 }
 
 // versionKey names the version a run was pinned to, across namespaces.
@@ -115,10 +129,58 @@ func versionKey(run *v1beta1.Run) string {
 	return run.Spec.PipelineRef.Namespace + "/" + run.Status.PipelineVersion
 }
 
-// compare lays the runs out side by side; versions are the runs' pinned versions by
-// versionKey (nil or absent when unknown).
-func compare(runs []*v1beta1.Run, versions map[string]*v1beta1.PipelineVersion) *Comparison {
-	cmp := &Comparison{Runs: make([]ComparedRun, len(runs)), Parameters: []Row{}, Metrics: []Row{}}
+// metric is one value a run's task reported.
+type metric struct{ name, value string }
+
+// stepMetrics is where a run's status holds metrics: the values of the system.Metrics
+// artifacts the KFP 2.x executor records for each step.
+type stepMetrics struct {
+	Status struct {
+		Steps []struct {
+			Name            string `json:"name"`
+			OutputArtifacts []struct {
+				Name    string `json:"name"`
+				Metrics []struct {
+					Name  string `json:"name"`
+					Value string `json:"value"`
+				} `json:"metrics"`
+			} `json:"outputArtifacts"`
+		} `json:"steps"`
+	} `json:"status"`
+}
+
+// metricsOf returns the metrics in a run's JSON, each named "task: metric" (with the
+// artifact's name when the task wrote more than one metrics artifact).
+func metricsOf(raw []byte) ([]metric, error) {
+	var run stepMetrics
+	if err := json.Unmarshal(raw, &run); err != nil {
+		return nil, err
+	}
+	var out []metric
+	for _, step := range run.Status.Steps {
+		withMetrics := 0
+		for _, a := range step.OutputArtifacts {
+			if len(a.Metrics) > 0 {
+				withMetrics++
+			}
+		}
+		for _, a := range step.OutputArtifacts {
+			prefix := step.Name
+			if withMetrics > 1 {
+				prefix += " (" + a.Name + ")"
+			}
+			for _, m := range a.Metrics {
+				out = append(out, metric{name: prefix + ": " + m.Name, value: m.Value})
+			}
+		}
+	}
+	return out, nil
+}
+
+// compare lays the runs out side by side; metrics[i] are the i-th run's, versions the
+// runs' pinned versions by versionKey (nil or absent when unknown).
+func compare(runs []*v1beta1.Run, metrics [][]metric, versions map[string]*v1beta1.PipelineVersion) *Comparison {
+	cmp := &Comparison{Runs: make([]ComparedRun, len(runs))}
 	rows := map[string]*Row{}
 	row := func(name string) *Row {
 		if rows[name] == nil {
@@ -140,18 +202,42 @@ func compare(runs []*v1beta1.Run, versions map[string]*v1beta1.PipelineVersion) 
 			}
 		}
 	}
-	for _, name := range sortedKeys(rows) {
-		r := rows[name]
-		r.Differs = slices.ContainsFunc(r.Values, func(c *Cell) bool { return !sameCell(c, r.Values[0]) })
-		cmp.Parameters = append(cmp.Parameters, *r)
+	cmp.Parameters = sorted(rows)
+	rows = map[string]*Row{}
+	for i := range runs {
+		for _, m := range metrics[i] {
+			row(m.name).Values[i] = &Cell{Value: m.value}
+		}
 	}
-	cmp.MetricsNote = "No metrics: the runs' status records none per task yet."
+	cmp.Metrics = sorted(rows)
+	if len(cmp.Metrics) == 0 {
+		cmp.MetricsNote = "No metrics: none of these runs' tasks recorded a metrics artifact " +
+			"(KFP 2.x components log them as system.Metrics)."
+	}
 	return cmp
 }
 
+// sorted returns the rows by name, each marked when its values differ.
+func sorted(rows map[string]*Row) []Row {
+	out := make([]Row, 0, len(rows))
+	for _, name := range sortedKeys(rows) {
+		r := rows[name]
+		r.Differs = slices.ContainsFunc(r.Values, func(c *Cell) bool { return !sameCell(c, r.Values[0]) })
+		out = append(out, *r)
+	}
+	return out
+}
+
+// sameCell says two values are the same: the same string, or the same number
+// (a metric of 0.5 and 0.50).
 func sameCell(a, b *Cell) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return a.Value == b.Value
+	if a.Value == b.Value {
+		return true
+	}
+	x, errX := strconv.ParseFloat(a.Value, 64)
+	y, errY := strconv.ParseFloat(b.Value, 64)
+	return errX == nil && errY == nil && x == y
 }

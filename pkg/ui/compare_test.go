@@ -44,7 +44,7 @@ func TestCompare(t *testing.T) {
 		run("b", "v1", "lr", "0.5", "epochs", "10"),
 		run("c", "gone", "lr", "0.1", "extra", "x"),
 	}
-	got := compare(runs, map[string]*v1beta1.PipelineVersion{"/v1": v1, "/gone": nil})
+	got := compare(runs, make([][]metric, len(runs)), map[string]*v1beta1.PipelineVersion{"/v1": v1, "/gone": nil})
 	want := `[{"name":"epochs","values":[{"value":"10","default":true},{"value":"10"},null],"differs":true},` +
 		`{"name":"extra","values":[null,null,{"value":"x"}],"differs":true},` +
 		`{"name":"lr","values":[{"value":"0.1"},{"value":"0.5"},{"value":"0.1"}],"differs":true},` +
@@ -54,7 +54,7 @@ func TestCompare(t *testing.T) {
 	}
 
 	// The same values, given or defaulted, do not differ.
-	got = compare(runs[:2:2], map[string]*v1beta1.PipelineVersion{"/v1": v1})
+	got = compare(runs[:2:2], make([][]metric, 2), map[string]*v1beta1.PipelineVersion{"/v1": v1})
 	differs := map[string]bool{}
 	for _, r := range got.Parameters {
 		differs[r.Name] = r.Differs
@@ -64,5 +64,47 @@ func TestCompare(t *testing.T) {
 	}
 	if len(got.Runs) != 2 || got.Runs[1].Name != "b" || got.Runs[1].Version != "v1" {
 		t.Errorf("runs = %+v", got.Runs)
+	}
+	if got.MetricsNote == "" || len(got.Metrics) != 0 {
+		t.Errorf("runs without metrics: metrics %v, note %q; want none and a note", got.Metrics, got.MetricsNote)
+	}
+}
+
+// TestCompareMetrics reads metrics from runs' status as the executor writes them (a
+// step's system.Metrics artifacts) and compares them, numbers as numbers.
+func TestCompareMetrics(t *testing.T) {
+	runA := `{"metadata": {"name": "a"}, "status": {"steps": [
+	  {"name": "train", "outputArtifacts": [{"name": "model", "uri": "s3://b/m"}, {"name": "metrics", "type": "system.Metrics",
+	    "metrics": [{"name": "accuracy", "value": "0.9"}, {"name": "loss", "value": "0.50"}]}]},
+	  {"name": "eval", "outputArtifacts": [{"name": "m1", "metrics": [{"name": "auc", "value": "0.7"}]},
+	    {"name": "m2", "metrics": [{"name": "auc", "value": "0.8"}]}]}]}}`
+	runB := `{"metadata": {"name": "b"}, "status": {"steps": [
+	  {"name": "train", "outputArtifacts": [{"name": "metrics", "metrics": [{"name": "accuracy", "value": "0.95"}, {"name": "loss", "value": "0.5"}]}]}]}}`
+	var runs []*v1beta1.Run
+	var metrics [][]metric
+	for _, raw := range []string{runA, runB} {
+		var r v1beta1.Run
+		if err := json.Unmarshal([]byte(raw), &r); err != nil {
+			t.Fatal(err)
+		}
+		m, err := metricsOf([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs, metrics = append(runs, &r), append(metrics, m)
+	}
+	got := compare(runs, metrics, nil)
+	want := `[{"name":"eval (m1): auc","values":[{"value":"0.7"},null],"differs":true},` +
+		`{"name":"eval (m2): auc","values":[{"value":"0.8"},null],"differs":true},` +
+		`{"name":"train: accuracy","values":[{"value":"0.9"},{"value":"0.95"}],"differs":true},` +
+		`{"name":"train: loss","values":[{"value":"0.50"},{"value":"0.5"}],"differs":false}]`
+	if b, _ := json.Marshal(got.Metrics); string(b) != want {
+		t.Errorf("metrics\n%s\nwant\n%s", b, want)
+	}
+	if got.MetricsNote != "" {
+		t.Errorf("note %q with metrics", got.MetricsNote)
+	}
+	if _, err := metricsOf([]byte(`{"status": {"steps": {}}}`)); err == nil {
+		t.Error("a status of the wrong shape was read without error")
 	}
 }
