@@ -17,9 +17,11 @@ limitations under the License.
 package ui
 
 import (
+	"mime"
 	"net/http"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/pipelinefile"
@@ -39,6 +41,14 @@ type UploadResult struct {
 // tells a KFP v1 workflow from a 2.x IR as the plugin does. Query parameters version
 // and description are optional. The requests go to kube-apiserver as the user.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
+	// A type no HTML form can send: a page of another site cannot post here without a
+	// CORS preflight, which this server never answers, even where a proxy's cookie
+	// would go along (in a cluster).
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/octet-stream" {
+		writeStatus(w, statusError(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType,
+			"the compiled pipeline must be sent as the body, Content-Type: application/octet-stream"))
+		return
+	}
 	q := r.URL.Query()
 	up := &pipelinefile.Upload{Pipeline: q.Get("pipeline"), Version: q.Get("version"), Description: q.Get("description")}
 	if up.Pipeline == "" {

@@ -106,7 +106,8 @@ func TestJobsAndActionsByRole(t *testing.T) {
 		// Forced: the requests the hidden buttons would make. The server refuses them.
 		for what, req := range map[string]string{
 			"enable": fmt.Sprintf(`fetch('/k8s/apis/pipelines.kubeflow.org/v1beta1/namespaces/team-a/jobs/%s/enable', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'})`, name),
-			"upload": fmt.Sprintf(`fetch('/ui/upload/namespaces/team-a?pipeline=%s-forced', {method: 'POST', body: %q})`, name, oneStep),
+			"upload": fmt.Sprintf(`fetch('/ui/upload/namespaces/team-a?pipeline=%s-forced', {method: 'POST', headers: {'Content-Type': 'application/octet-stream'}, body: %q})`,
+				name, oneStep),
 		} {
 			status, err := chromedp.Run(ctx, chromedp.Evaluate[int](req+`.then(r => r.status)`, chromedp.EvalAwaitPromise))
 			if err != nil || status != 403 {
@@ -115,6 +116,15 @@ func TestJobsAndActionsByRole(t *testing.T) {
 		}
 		if _, err := alice.PipelinesV1beta1().Pipelines("team-a").Get(t.Context(), name+"-forced", metav1.GetOptions{}); err == nil {
 			t.Error("vera's forced upload created a pipeline")
+		}
+		// Through the page's own action code, the refusal is shown.
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`import('/js/actions.js').then(m => m.perform('team-a', 'jobs', %q, 'enable'))`, name),
+			chromedp.EvalAwaitPromise)); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, ctx, `!document.getElementById('error').hidden`, "the refusal shown")
+		if got := evalString(ctx, `document.getElementById('error').innerText`); !strings.Contains(got, "Forbidden") || !strings.Contains(got, "jobs/enable") {
+			t.Errorf("error shown: %q", got)
 		}
 		j, err := alice.PipelinesV1beta1().Jobs("team-a").Get(t.Context(), name, metav1.GetOptions{})
 		if err != nil {
