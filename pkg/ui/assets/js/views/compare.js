@@ -1,7 +1,7 @@
 // Two or more runs side by side: their parameters (with their versions' defaults for those
 // left out) and the metrics their tasks reported, rows that differ marked. Without runs to
 // compare in the address (?runs=a,b) it offers the namespace's newest runs to pick from.
-import { get, path, request } from '../api.js';
+import { get, path, request, serves } from '../api.js';
 import { ago, h, href, phaseBadge, table } from '../dom.js';
 import { newestFirst } from './runs.js';
 
@@ -39,7 +39,8 @@ export async function render(root, { ns, query }) {
 
 // picker lists the newest runs with a box each, and compares the ones ticked.
 async function picker(root, ns, ticked) {
-  const list = await get(path(ns, 'runs'), { limit: 500 });
+  // The newest runs: one page of recentruns where the server serves it, else a list sorted here.
+  const list = (await serves('recentruns')) ? await get(path(ns, 'recentruns'), { limit: PICK }) : await get(path(ns, 'runs'), { limit: 500 });
   const runs = (list.items || []).sort(newestFirst).slice(0, PICK);
   const boxes = runs.map((r) => h('input', { type: 'checkbox', value: r.metadata.name, checked: ticked.includes(r.metadata.name) }));
   root.append(
