@@ -22,6 +22,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -50,6 +51,14 @@ func TestJobsAndActionsByRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	row := fmt.Sprintf(`#jobs tr[data-job=%q]`, name)
+	// A second job runs once, a second after it is created, and ends: its last run is shown.
+	end := metav1.NewTime(time.Now().Add(1500 * time.Millisecond))
+	once := job.DeepCopy()
+	once.Name = name + "-once"
+	once.Spec.Schedule = v1beta1.Schedule{IntervalSeconds: 1, EndTime: &end}
+	if _, err := alice.PipelinesV1beta1().Jobs("team-a").Create(t.Context(), once, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	t.Run("edit", func(t *testing.T) {
 		ctx := open(t, "alice", "#/ns/team-a/jobs")
@@ -64,6 +73,7 @@ func TestJobsAndActionsByRole(t *testing.T) {
 		// The scheduler computes the next run; the watch brings it to the page.
 		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('%s td[title]:nth-of-type(7)')?.title !== ''`, row), "the next run's time")
 		noStrayText(t, ctx)
+		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('#jobs tr[data-job=%q] td:nth-of-type(6)')?.title !== ''`, once.Name), "the last run of the job that ran once")
 		screenshot(t, ctx, "jobs")
 		click(t, ctx, row+` [data-action="disable"]`)
 		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('%s [data-enabled="false"]') !== null && document.querySelector('%s [data-action="enable"]') !== null`, row, row),
