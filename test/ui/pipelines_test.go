@@ -208,3 +208,29 @@ func TestUploadDetectsTheFormat(t *testing.T) {
 		t.Errorf("a version was created from a file that is no pipeline")
 	}
 }
+
+// TestCreateRunFromFormV1: a KFP v1 pipeline's parameters (strings, with the workflow's
+// values as defaults) make the form too, and the run gets what was typed.
+func TestCreateRunFromFormV1(t *testing.T) {
+	setup(t)
+	alice := clientFor(t, "alice")
+	name := uniqueName("form-v1")
+	fixture(t, alice, "team-a", name, twoSteps, "")
+
+	ctx := open(t, "alice", fmt.Sprintf("#/ns/team-a/pipelines/%s/versions/%s/run?experiment=%s", name, name, name))
+	waitJS(t, ctx, `document.querySelector('#run-form [data-param="message"]') !== null`, "the run form")
+	if got := evalString(ctx, `document.querySelector('#run-form [data-param="message"]').value`); got != "hello" {
+		t.Errorf("message prefilled with %q, want the workflow's value hello", got)
+	}
+	setValue(t, ctx, `#run-form [data-param="message"]`, "from the form")
+	click(t, ctx, "#create-run")
+	waitJS(t, ctx, fmt.Sprintf(`location.hash.startsWith('#/ns/team-a/runs/%s-')`, name), "the new run's page, named after the pipeline")
+	runName := strings.TrimPrefix(evalString(ctx, `location.hash`), "#/ns/team-a/runs/")
+	run, err := alice.PipelinesV1beta1().Runs("team-a").Get(t.Context(), runName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(run.Spec.Parameters, v1beta1.RunParameter{Name: "message", Value: "from the form"}) || run.Spec.ExperimentName != name {
+		t.Errorf("run spec = %+v, want message \"from the form\" in experiment %s", run.Spec, name)
+	}
+}
