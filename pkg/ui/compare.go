@@ -115,11 +115,14 @@ func (h *Handler) compareRuns(w http.ResponseWriter, r *http.Request) {
 			vns = ns
 		}
 		v, err := p.PipelineVersions(vns).Get(r.Context(), runs[i].Status.PipelineVersion, metav1.GetOptions{})
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) {
+		switch {
+		case apierrors.IsNotFound(err), apierrors.IsForbidden(err):
+			v = nil // gone or hidden: the runs' own values still compare
+		case err != nil:
 			writeStatus(w, err)
 			return
 		}
-		versions[key] = v // nil when gone or hidden: the run's own values still compare
+		versions[key] = v
 	}
 	writeJSON(w, http.StatusOK, compare(runs, metrics, versions))
 }
@@ -194,7 +197,8 @@ func compare(runs []*v1beta1.Run, metrics [][]metric, versions map[string]*v1bet
 		for _, p := range run.Spec.Parameters {
 			row(p.Name).Values[i] = &Cell{Value: p.Value}
 		}
-		if v := versions[versionKey(run)]; v != nil {
+		// A version re-created under the pinned name is not the run's: its defaults are not.
+		if v := versions[versionKey(run)]; v != nil && (run.Status.PipelineVersionUID == "" || v.UID == run.Status.PipelineVersionUID) {
 			for _, p := range v.Status.Parameters {
 				if r := row(p.Name); r.Values[i] == nil && p.Default != nil {
 					r.Values[i] = &Cell{Value: *p.Default, Default: true}

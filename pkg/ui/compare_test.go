@@ -19,6 +19,7 @@ package ui
 import (
 	"encoding/json"
 	"maps"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,11 +40,13 @@ func TestCompare(t *testing.T) {
 	v1 := &v1beta1.PipelineVersion{Status: v1beta1.PipelineVersionStatus{Parameters: []v1beta1.Parameter{
 		{Name: "epochs", Default: str("10")}, {Name: "lr", Type: "NUMBER_DOUBLE"}, {Name: "mode", Default: str("fast")},
 	}}}
+	v1.UID = "uid-1"
 	runs := []*v1beta1.Run{
 		run("a", "v1", "lr", "0.1", "mode", "fast"),
 		run("b", "v1", "lr", "0.5", "epochs", "10"),
 		run("c", "gone", "lr", "0.1", "extra", "x"),
 	}
+	runs[0].Status.PipelineVersionUID = "uid-1"
 	got := compare(runs, make([][]metric, len(runs)), map[string]*v1beta1.PipelineVersion{"/v1": v1, "/gone": nil})
 	want := `[{"name":"epochs","values":[{"value":"10","default":true},{"value":"10"},null],"differs":true},` +
 		`{"name":"extra","values":[null,null,{"value":"x"}],"differs":true},` +
@@ -64,6 +67,12 @@ func TestCompare(t *testing.T) {
 	}
 	if len(got.Runs) != 2 || got.Runs[1].Name != "b" || got.Runs[1].Version != "v1" {
 		t.Errorf("runs = %+v", got.Runs)
+	}
+	// A run pinned to an earlier version of the same name gets none of its defaults.
+	runs[1].Status.PipelineVersionUID = "uid-0"
+	got = compare(runs[:2:2], make([][]metric, 2), map[string]*v1beta1.PipelineVersion{"/v1": v1})
+	if b, _ := json.Marshal(got.Parameters); strings.Contains(string(b), `{"value":"fast","default":true}`) {
+		t.Errorf("a re-created version's default was shown: %s", b)
 	}
 	if got.MetricsNote == "" || len(got.Metrics) != 0 {
 		t.Errorf("runs without metrics: metrics %v, note %q; want none and a note", got.Metrics, got.MetricsNote)
