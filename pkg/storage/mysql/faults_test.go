@@ -29,6 +29,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -234,6 +235,7 @@ func TestFaultsDatabaseFrozen(t *testing.T) {
 		t.Fatalf("SIGSTOP to mariadbd %d: %v", pid, err)
 	}
 	frozen = true
+	waitStopped(t, pid)
 	checkOpsFailInTime(t, b, s, existing)
 	thaw()
 	checkRecovered(t, b, s, existing, recs[0], 1)
@@ -242,6 +244,37 @@ func TestFaultsDatabaseFrozen(t *testing.T) {
 // serverPID asks the server for its pid file and checks, through /proc, that the pid
 // is the private test server listening on addr: the test must never signal the
 // system's MariaDB.
+// waitStopped waits until every thread of pid is stopped: kill returns once SIGSTOP is
+// queued, and on a busy machine a thread of mariadbd may still answer a query after that.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+		if err != nil || len(tasks) == 0 {
+			t.Fatalf("threads of mariadbd %d: %v", pid, err)
+		}
+		running := 0
+		for _, task := range tasks {
+			b, err := os.ReadFile(task)
+			if err != nil {
+				continue // the thread ended
+			}
+			// The state follows the command, which is in parentheses and may hold spaces.
+			if i := bytes.LastIndexByte(b, ')'); i < 0 || i+2 >= len(b) || (b[i+2] != 'T' && b[i+2] != 't') {
+				running++
+			}
+		}
+		if running == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d threads of mariadbd %d still not stopped", running, pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func serverPID(t *testing.T, dsn, addr string) int {
 	t.Helper()
 	db, err := sql.Open("mysql", dsn)
