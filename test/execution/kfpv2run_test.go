@@ -31,12 +31,15 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/objectstore"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/pipelinespec"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/s3server"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/shareddata"
 )
 
@@ -49,7 +52,13 @@ const (
 	constructNested      = "nested pipeline"
 	constructRetry       = "retry"
 	constructIgnore      = "ignore upstream failure"
+	constructArtifacts   = "artifacts between tasks"
+	constructMetrics     = "metrics"
 )
+
+// constructs are the constructs TestKFPv2PipelinesRun runs, in order.
+var constructs = []string{constructCondition, constructParallelism, constructExitHandler, constructNested, constructRetry, constructIgnore,
+	constructArtifacts, constructMetrics}
 
 // perConstruct is how many pipelines of the test data run for each construct: the ones with
 // the fewest container tasks, so that the test stays short.
@@ -61,16 +70,22 @@ type irUse struct {
 	// unrunnable says why the pipeline cannot run here, or is "".
 	unrunnable string
 	tasks      int
+	// artifacts says the pipeline has artifacts: it runs for the artifact constructs only, so
+	// that the pipelines run for the others stay the same.
+	artifacts bool
 }
 
 // readUse reads what the IR document ir uses and whether it can run with the process stand-in
-// kubelet: container executors only (no importer: it needs a store), no artifacts (no
-// S3-compatible server runs in these tests yet), no platform spec, no package to install but
-// kfp at the virtualenv's version.
+// kubelet: container executors only (no importer), no input artifacts of the run, no platform
+// spec, no package to install but kfp at the virtualenv's version.
 func readUse(ir map[string]any, documents int, kfpVersion string) irUse {
 	use := irUse{constructs: map[string]bool{}, tasks: shareddata.ContainerTasks(ir, ir["root"].(map[string]any))}
 	if documents > 1 {
 		use.unrunnable = "a platform spec"
+	}
+	root, _ := ir["root"].(map[string]any)
+	if defs, _ := root["inputDefinitions"].(map[string]any); defs["artifacts"] != nil {
+		use.unrunnable = "input artifacts of the run"
 	}
 	components, _ := ir["components"].(map[string]any)
 	all := []any{ir["root"]}
@@ -81,10 +96,19 @@ func readUse(ir map[string]any, documents int, kfpVersion string) irUse {
 		cm, _ := c.(map[string]any)
 		for _, k := range []string{"inputDefinitions", "outputDefinitions"} {
 			defs, _ := cm[k].(map[string]any)
-			if defs["artifacts"] != nil {
-				use.unrunnable = "artifacts"
+			artifacts, _ := defs["artifacts"].(map[string]any)
+			if len(artifacts) > 0 {
+				use.artifacts = true
+			}
+			for _, a := range artifacts {
+				am, _ := a.(map[string]any)
+				ty, _ := am["artifactType"].(map[string]any)
+				if k == "outputDefinitions" && ty["schemaTitle"] == "system.Metrics" {
+					use.constructs[constructMetrics] = true
+				}
 			}
 		}
+
 		dag, _ := cm["dag"].(map[string]any)
 		tasks, _ := dag["tasks"].(map[string]any)
 		for _, t := range tasks {
@@ -107,6 +131,13 @@ func readUse(ir map[string]any, documents int, kfpVersion string) irUse {
 			}
 			if tm["retryPolicy"] != nil {
 				use.constructs[constructRetry] = true
+			}
+			inputs, _ := tm["inputs"].(map[string]any)
+			artifacts, _ := inputs["artifacts"].(map[string]any)
+			for _, a := range artifacts {
+				if am, _ := a.(map[string]any); am["taskOutputArtifact"] != nil {
+					use.constructs[constructArtifacts] = true
+				}
 			}
 			ref, _ := tm["componentRef"].(map[string]any)
 			name, _ := ref["name"].(string)
@@ -134,6 +165,9 @@ func readUse(ir map[string]any, documents int, kfpVersion string) irUse {
 				use.unrunnable = "kfp " + pin[1] + ", not the virtualenv's " + kfpVersion
 			}
 		}
+		if strings.Contains(cmd, "gsutil") {
+			use.unrunnable = "Google Cloud Storage's gsutil"
+		}
 		if strings.Count(cmd, "pip install") > 1 || strings.Contains(cmd, "--index-url") {
 			use.unrunnable = "packages other than kfp"
 		}
@@ -155,8 +189,9 @@ func venvKFPVersion(t *testing.T) string {
 
 // ranPipeline is one pipeline TestKFPv2PipelinesRun ran.
 type ranPipeline struct {
-	file string
-	run  *v1beta1.Run
+	file  string
+	run   *v1beta1.Run
+	store *objectstore.Store
 }
 
 // step returns the run's steps named name (several for a task in a loop).
@@ -192,7 +227,7 @@ func output(s v1beta1.StepStatus, name string) (string, bool) {
 func describeSteps(r *v1beta1.Run) string {
 	var b strings.Builder
 	for _, s := range r.Status.Steps {
-		fmt.Fprintf(&b, "\n  %s (%s) %s %s cache=%s outputs=%v %s", s.Name, s.Template, s.Phase, s.Pod, s.Cache, s.OutputParameters, s.Message)
+		fmt.Fprintf(&b, "\n  %s (%s) %s %s cache=%s outputs=%v artifacts=%v %s", s.Name, s.Template, s.Phase, s.Pod, s.Cache, s.OutputParameters, s.OutputArtifacts, s.Message)
 	}
 	return b.String()
 }
@@ -351,6 +386,41 @@ var expectations = map[string]struct {
 				t.Errorf("echo-state %s without an assertion failing:\n%s", exit.Phase, log)
 			}
 		}},
+	// core_comp writes "foo" to its dataset, which two nested pipelines hand on as their
+	// output to crust_comp, which prints it.
+	"artifact_cache.yaml": {check: func(t *testing.T, p *ranPipeline) {
+		if got := p.content(t, p.artifact(t, "core-comp", "dataset").URI); got != "foo" {
+			t.Errorf("core-comp's dataset holds %q, want foo", got)
+		}
+		crust := p.one(t, "crust-comp")
+		if log, _ := processes.Log(p.run.Namespace, crust.Pod); !strings.Contains(string(log), "input:  foo") {
+			t.Errorf("crust-comp's log:\n%s", log)
+		}
+	}},
+	// gen_data returns a dataset at dsl.get_uri() holding "some data" (metadata length 9);
+	// train_model asserts both and returns a model holding "model trained".
+	"pythonic_artifacts_test_pipeline.yaml": {check: func(t *testing.T, p *ranPipeline) {
+		if got := p.content(t, p.artifact(t, "gen-data", "Output").URI); got != "some data" {
+			t.Errorf("gen-data's dataset holds %q", got)
+		}
+		model := p.artifact(t, "train-model", "Output")
+		if got := p.content(t, model.URI); got != "model trained" || model.Type != "system.Model" {
+			t.Errorf("train-model's model (%s) holds %q", model.Type, got)
+		}
+	}},
+	// train writes rows 0..2 and logs accuracy 0.75 and rows 3; evaluate reads both.
+	"metrics.yaml": {check: func(t *testing.T, p *ranPipeline) {
+		if got := p.content(t, p.artifact(t, "train", "data").URI); got != "0,1,2" {
+			t.Errorf("train's data holds %q", got)
+		}
+		m := p.artifact(t, "train", "metrics")
+		if fmt.Sprintf("%s %v", m.Type, m.Metrics) != "system.Metrics [{accuracy 0.75} {rows 3}]" {
+			t.Errorf("train's metrics %s %v, want accuracy 0.75 and rows 3", m.Type, m.Metrics)
+		}
+		if v, _ := output(p.one(t, "evaluate"), "Output"); v != "0,1,2 at 0.75" {
+			t.Errorf("evaluate returned %q", v)
+		}
+	}},
 	// fail() fails; the task after it ignores that and runs. Argo ends the DAG as its leaf
 	// task did, Succeeded.
 	"ignore_upstream_failure.yaml": {check: func(t *testing.T, p *ranPipeline) {
@@ -404,10 +474,11 @@ func TestKFPv2PipelinesRun(t *testing.T) {
 	sort.SliceStable(candidates, func(i, j int) bool { return candidates[i].use.tasks < candidates[j].use.tasks })
 	chosen := map[string][]string{} // file -> constructs
 	var files []string
-	for _, construct := range []string{constructCondition, constructParallelism, constructExitHandler, constructNested, constructRetry, constructIgnore} {
+	for _, construct := range constructs {
 		n := 0
 		for _, c := range candidates {
-			if n == perConstruct || !c.use.constructs[construct] {
+			withArtifacts := construct == constructArtifacts || construct == constructMetrics
+			if n == perConstruct || !c.use.constructs[construct] || c.use.artifacts && !withArtifacts {
 				continue
 			}
 			n++
@@ -424,6 +495,7 @@ func TestKFPv2PipelinesRun(t *testing.T) {
 	}
 
 	ns := newNamespace(t)
+	store := artifactStore(t, ns)
 	c := clientFor(t, framework.AdminUser)
 	p := c.PipelinesV1beta1()
 	if _, err := p.Experiments(ns).Create(t.Context(), &v1beta1.Experiment{ObjectMeta: metav1.ObjectMeta{Name: "kfp2"}}, metav1.CreateOptions{}); err != nil {
@@ -456,7 +528,7 @@ func TestKFPv2PipelinesRun(t *testing.T) {
 				t.Fatal(err)
 			}
 			run := waitRunLong(t, c, ns, name)
-			ran := &ranPipeline{file: file, run: run}
+			ran := &ranPipeline{file: file, run: run, store: store}
 			want := expectations[base]
 			if want.phase == "" {
 				want.phase = v1beta1.RunPhaseSucceeded
@@ -481,6 +553,7 @@ func TestKFPv2PipelinesRun(t *testing.T) {
 					t.Errorf("step %s: cache %q, pod %q", s.Name, s.Cache, s.Pod)
 				}
 			}
+			checkArtifacts(t, ran)
 			if want.check != nil {
 				want.check(t, ran)
 			}
@@ -531,6 +604,31 @@ func requireDep(t *testing.T, why string) {
 // sdkPipelines are pipelines for constructs the test data has no runnable pipeline of,
 // compiled here by the kfp SDK of PIPELINES_KFP_VENV.
 var sdkPipelines = map[string]string{
+	// No pipeline of the test data that logs metrics installs the virtualenv's kfp and
+	// nothing else.
+	constructMetrics: `
+from kfp import compiler, dsl
+from kfp.dsl import Dataset, Input, Metrics, Output
+
+@dsl.component
+def train(rows: int, data: Output[Dataset], metrics: Output[Metrics]):
+    with open(data.path, 'w') as f:
+        f.write(','.join(str(i) for i in range(rows)))
+    metrics.log_metric('accuracy', 0.75)
+    metrics.log_metric('rows', rows)
+
+@dsl.component
+def evaluate(data: Input[Dataset], metrics: Input[Metrics]) -> str:
+    with open(data.path) as f:
+        return f.read() + ' at ' + str(metrics.metadata['accuracy'])
+
+@dsl.pipeline(name='metrics')
+def pipeline(rows: int = 3):
+    t = train(rows=rows)
+    evaluate(data=t.outputs['data'], metrics=t.outputs['metrics'])
+
+compiler.Compiler().compile(pipeline, 'metrics.yaml')
+`,
 	constructIgnore: `
 from kfp import compiler, dsl
 
@@ -581,4 +679,81 @@ func tail(b []byte, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
+}
+
+// bucket is the bucket of the namespace's artifact store.
+const bucket = "pipelines"
+
+// artifactStore starts an S3 server for the test and configures it as namespace ns's artifact
+// store, the ConfigMap and Secret pipelines-artifacts a team writes (docs/artifacts.md).
+func artifactStore(t *testing.T, ns string) *objectstore.Store {
+	t.Helper()
+	s3 := s3server.Start(t)
+	s3.Bucket(t, bucket)
+	kube := env.ControlPlane().Client().CoreV1()
+	meta := metav1.ObjectMeta{Name: "pipelines-artifacts"}
+	if _, err := kube.ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: meta, Data: map[string]string{
+		"pipelineRoot": "s3://" + bucket + "/root", "endpoint": s3.Endpoint, "region": s3.Region, "insecure": "true",
+	}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kube.Secrets(ns).Create(t.Context(), &corev1.Secret{ObjectMeta: meta, StringData: map[string]string{
+		"accessKey": s3.AccessKey, "secretKey": s3.SecretKey,
+	}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	store, err := objectstore.Open(t.Context(), objectstore.Config{Endpoint: s3.Endpoint, Region: s3.Region, Insecure: true,
+		AccessKey: s3.AccessKey, SecretKey: s3.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+// content is what the store holds at uri, an object.
+func (p *ranPipeline) content(t *testing.T, uri string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "object")
+	if err := p.store.Get(t.Context(), uri, f); err != nil {
+		t.Fatalf("reading %s from the store: %v", uri, err)
+	}
+	data, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// artifact returns the output artifact name of the run's only step task, failing the test
+// when it has none.
+func (p *ranPipeline) artifact(t *testing.T, task, name string) v1beta1.StepOutputArtifact {
+	t.Helper()
+	for _, a := range p.one(t, task).OutputArtifacts {
+		if a.Name == name {
+			return a
+		}
+	}
+	t.Fatalf("step %s has no output artifact %s: %s", task, name, describeSteps(p.run))
+	return v1beta1.StepOutputArtifact{}
+}
+
+// checkArtifacts checks that every output artifact in the run's status is stored under the
+// namespace's root, in the run's directory, except a metrics artifact (its values are in the
+// status; kfp writes no file for it).
+func checkArtifacts(t *testing.T, p *ranPipeline) {
+	t.Helper()
+	prefix := "s3://" + bucket + "/root/" + p.run.Namespace + "/" + p.run.Name + "/"
+	for _, s := range p.run.Status.Steps {
+		for _, a := range s.OutputArtifacts {
+			if !strings.HasPrefix(a.URI, prefix) {
+				t.Errorf("step %s: artifact %s at %s, not under %s", s.Name, a.Name, a.URI, prefix)
+				continue
+			}
+			if a.Type != "system.Metrics" {
+				if err := p.store.Get(t.Context(), a.URI, filepath.Join(t.TempDir(), "artifact")); err != nil {
+					t.Errorf("step %s: artifact %s at %s: %v", s.Name, a.Name, a.URI, err)
+				}
+			}
+		}
+	}
 }
