@@ -289,7 +289,7 @@ func (l *Launcher) executorInput() (*ExecutorInput, error) {
 		var v any
 		switch {
 		case given && how.FinalStatusOf != "":
-			v = FinalStatus(raw, l.Run, how.FinalStatusOf)
+			v = FinalStatus(raw, l.Spec.PipelineName, l.Run, how.FinalStatusOf)
 		case given:
 			for _, sel := range how.Selectors {
 				var err error

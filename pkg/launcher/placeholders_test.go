@@ -264,12 +264,25 @@ func TestOutputURI(t *testing.T) {
 	}
 }
 
+// An exit task gets the final status KFP's backend writes: its execution states
+// (COMPLETE, FAILED), a job resource name that starts with the pipeline's name, the
+// producer task's name, and an error that is empty unless the task failed.
 func TestFinalStatus(t *testing.T) {
-	st := FinalStatus("Failed", "run-1", "print-op")
-	if st["state"] != "FAILED" || st["pipelineTaskName"] != "print-op" || st["pipelineJobResourceName"] != "run-1" || st["error"] == nil {
+	st := FinalStatus("Failed", "my-pipeline", "run-1", "print-op")
+	if st["state"] != "FAILED" || st["pipelineTaskName"] != "print-op" || st["pipelineJobResourceName"] != "my-pipeline-run-1" {
 		t.Errorf("FinalStatus(Failed) = %v", st)
 	}
-	if st := FinalStatus("Succeeded", "run-1", "t"); st["state"] != "SUCCEEDED" || st["error"] != nil {
+	if e, _ := st["error"].(map[string]any); e["message"] == nil {
+		t.Errorf("FinalStatus(Failed) has no error message: %v", st)
+	}
+	st = FinalStatus("Succeeded", "my-pipeline", "run-1", "exit-handler-1")
+	if st["state"] != "COMPLETE" || st["pipelineJobResourceName"] != "my-pipeline-run-1" || st["pipelineTaskName"] != "exit-handler-1" {
 		t.Errorf("FinalStatus(Succeeded) = %v", st)
+	}
+	if e, ok := st["error"].(map[string]any); !ok || len(e) != 0 {
+		t.Errorf("FinalStatus(Succeeded) error %v, want {}", st["error"])
+	}
+	if st := FinalStatus("Omitted", "p", "r", "t"); st["state"] != "UNKNOWN" {
+		t.Errorf("FinalStatus(Omitted) = %v", st)
 	}
 }

@@ -145,22 +145,26 @@ func Select(expr, value string) (string, error) {
 }
 
 // FinalStatus is the PipelineTaskFinalStatus value an exit task gets, built from
-// Argo's phase of the task it follows.
-func FinalStatus(phase, run, task string) map[string]any {
+// Argo's phase of the task it follows, as KFP's backend builds it: the state is the
+// name of the producer's ML Metadata execution state (COMPLETE, FAILED; UNKNOWN for a
+// task that did not run), the job resource name is KFP's Argo workflow name, which KFP
+// generates from the pipeline's name, here the pipeline's name then the run's, and the
+// error is empty. KFP leaves the error empty also when the task failed; here it then
+// holds google.rpc's UNKNOWN code and says how the task ended.
+func FinalStatus(phase, pipeline, run, task string) map[string]any {
 	state := map[string]string{
-		"Succeeded": "SUCCEEDED",
+		"Succeeded": "COMPLETE",
 		"Failed":    "FAILED",
 		"Error":     "FAILED",
-		"Skipped":   "SKIPPED",
-		"Omitted":   "SKIPPED",
 	}[phase]
 	if state == "" {
-		state = "RUNTIME_STATE_UNSPECIFIED"
+		state = "UNKNOWN"
 	}
 	st := map[string]any{
 		"state":                   state,
-		"pipelineJobResourceName": run,
+		"pipelineJobResourceName": pipeline + "-" + run,
 		"pipelineTaskName":        task,
+		"error":                   map[string]any{},
 	}
 	if state == "FAILED" {
 		st["error"] = map[string]any{"code": 2, "message": "task " + task + " ended " + phase}

@@ -237,9 +237,6 @@ func describeSteps(r *v1beta1.Run) string {
 // outputs in its status.
 var expectations = map[string]struct {
 	phase v1beta1.RunPhase
-	// knownIssue says why a run of the file does not end as its source says yet: the phase
-	// is then not checked (the issue is logged), check still is.
-	knownIssue string
 	check      func(t *testing.T, p *ranPipeline)
 }{
 	// core_comp returns 1 through two nested pipelines, whose tasks turn caching off.
@@ -301,7 +298,7 @@ var expectations = map[string]struct {
 	"pipeline_with_task_final_status_yaml.yaml": {check: func(t *testing.T, p *ranPipeline) {
 		exit := p.one(t, "exit-op")
 		log, _ := processes.Log(p.run.Namespace, exit.Pod)
-		if !strings.Contains(string(log), "user input: Hello World! pipeline status:") || !strings.Contains(string(log), "SUCCEEDED") {
+		if !strings.Contains(string(log), "user input: Hello World! pipeline status:") || !strings.Contains(string(log), "COMPLETE") {
 			t.Errorf("exit-op's log:\n%s", log)
 		}
 		if s := p.one(t, "print-op"); s.Phase != "Succeeded" {
@@ -374,18 +371,13 @@ var expectations = map[string]struct {
 	}},
 	// echo_state asserts KFP's backend's final status: state COMPLETE, the run's resource
 	// name holding the pipeline's name, the task exit-handler-1.
-	"pipeline_with_input_status_state.yaml": {
-		knownIssue: "the launcher reports state SUCCEEDED (as KFP's local runner does) and the run's name, where this file asserts KFP's backend's COMPLETE and a name holding the pipeline's",
-		check: func(t *testing.T, p *ranPipeline) {
-			if s := p.one(t, "some-task"); s.Phase != "Succeeded" {
-				t.Errorf("some-task %s", s.Phase)
+	"pipeline_with_input_status_state.yaml": {check: func(t *testing.T, p *ranPipeline) {
+		for _, name := range []string{"some-task", "echo-state"} {
+			if s := p.one(t, name); s.Phase != "Succeeded" {
+				t.Errorf("%s %s", name, s.Phase)
 			}
-			exit := p.one(t, "echo-state")
-			log, _ := processes.Log(p.run.Namespace, exit.Pod)
-			if exit.Phase != "Succeeded" && !strings.Contains(string(log), "AssertionError") {
-				t.Errorf("echo-state %s without an assertion failing:\n%s", exit.Phase, log)
-			}
-		}},
+		}
+	}},
 	// core_comp writes "foo" to its dataset, which two nested pipelines hand on as their
 	// output to crust_comp, which prints it.
 	"artifact_cache.yaml": {check: func(t *testing.T, p *ranPipeline) {
@@ -533,9 +525,7 @@ func TestKFPv2PipelinesRun(t *testing.T) {
 			if want.phase == "" {
 				want.phase = v1beta1.RunPhaseSucceeded
 			}
-			if want.knownIssue != "" && run.Status.Phase != want.phase {
-				t.Logf("run %s, not %s: known issue: %s", run.Status.Phase, want.phase, want.knownIssue)
-			} else if run.Status.Phase != want.phase {
+			if run.Status.Phase != want.phase {
 				var logs strings.Builder
 				for _, s := range run.Status.Steps {
 					if s.Phase == "Failed" || s.Phase == "Error" {
