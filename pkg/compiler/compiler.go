@@ -571,7 +571,12 @@ func (c *compiler) loop(t *pipelinespec.TaskSpec, comp *pipelinespec.ComponentSp
 			}
 			iter["withItems"] = items
 		} else {
-			iter["withParam"] = "{{inputs.parameters." + t.ParameterIterator.Items.InputParameter + "}}"
+			in := t.ParameterIterator.Items.InputParameter
+			param, err := selected(in, args[in].selectors)
+			if err != nil {
+				return "", fmt.Errorf("parameterIterator.items.inputParameter %q: %w", in, err)
+			}
+			iter["withParam"] = param
 		}
 	default:
 		itemInput = t.ArtifactIterator.ItemInput
@@ -627,6 +632,36 @@ func (c *compiler) loop(t *pipelinespec.TaskSpec, comp *pipelinespec.ComponentSp
 	}
 	c.templates = append(c.templates, w)
 	return wrapper, nil
+}
+
+// selected is an Argo template for what the parameterExpressionSelectors select from
+// the template's input parameter name: a loop iterates over what they select (a field of
+// an outer loop's item, loop_parameter-loop-item-subvar-p_a), which Argo must see, not
+// only the launcher.
+func selected(name string, selectors []string) (string, error) {
+	expr := "inputs.parameters['" + name + "']"
+	for _, sel := range selectors {
+		steps, err := pipelinespec.ParseSelector(sel)
+		if err != nil {
+			return "", err
+		}
+		if steps == nil {
+			continue
+		}
+		expr = "fromJSON(" + expr + ")"
+		for _, s := range steps {
+			if s.Index != "" {
+				expr += "[" + s.Index + "]"
+			} else {
+				expr += "['" + s.Key + "']"
+			}
+		}
+		expr = "toJson(" + expr + ")"
+	}
+	if !strings.HasPrefix(expr, "toJson(") {
+		return "{{inputs.parameters." + name + "}}", nil
+	}
+	return "{{=" + expr + "}}", nil
 }
 
 var (

@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -467,5 +469,31 @@ func TestCollectedNumbersStayNumbers(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no loop collects outputs")
+	}
+}
+
+// TestLoopOverSelectedField: an inner loop over a field of the outer loop's item
+// (pipeline_with_nested_loops: ParallelFor(item.p_a)) iterates over that field, selected
+// where Argo reads withParam, not over the whole item (an object, which Argo refuses).
+func TestLoopOverSelectedField(t *testing.T) {
+	file := filepath.Join(shareddata.Dir(t, "kfp-v2"), "valid", "pipeline_with_nested_loops.yaml")
+	wf, _ := CompileFile(t, file)
+	var params []string
+	for _, tmpl := range wf.Spec.Templates {
+		dag, _ := tmpl["dag"].(map[string]any)
+		tasks, _ := dag["tasks"].([]any)
+		for _, task := range tasks {
+			if p, ok := task.(map[string]any)["withParam"].(string); ok {
+				params = append(params, p)
+			}
+		}
+	}
+	sort.Strings(params)
+	want := []string{
+		"{{=toJson(fromJSON(inputs.parameters['pipelinechannel--loop_parameter-loop-item-subvar-p_a'])['p_a'])}}",
+		"{{inputs.parameters.pipelinechannel--loop_parameter}}",
+	}
+	if !slices.Equal(params, want) {
+		t.Errorf("withParam of the loops:\n%s\nwant\n%s", strings.Join(params, "\n"), strings.Join(want, "\n"))
 	}
 }

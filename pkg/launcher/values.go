@@ -19,7 +19,6 @@ package launcher
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -101,40 +100,31 @@ func Convert(t pipelinespec.ParameterType, v any) (any, error) {
 	return ParseValue(t, Format(v))
 }
 
-// selector is the form of parameterExpressionSelector the SDK writes: a CEL
-// expression over the value, parseJson(string_value) indexed by keys or positions,
-// or string_value itself.
-var (
-	selectorForm = regexp.MustCompile(`^parseJson\(string_value\)((?:\[(?:"[^"]*"|[0-9]+)\])+)$`)
-	selectorStep = regexp.MustCompile(`\[(?:"([^"]*)"|([0-9]+))\]`)
-)
-
 // Select applies one parameterExpressionSelector to a value in the run-parameter
 // encoding and returns the selected value in the same encoding.
 func Select(expr, value string) (string, error) {
-	expr = strings.TrimSpace(expr)
-	if expr == "string_value" {
-		return value, nil
+	steps, err := pipelinespec.ParseSelector(expr)
+	if err != nil {
+		return "", err
 	}
-	m := selectorForm.FindStringSubmatch(expr)
-	if m == nil {
-		return "", fmt.Errorf("parameterExpressionSelector %q: only parseJson(string_value)[...] and string_value are supported", expr)
+	if steps == nil {
+		return value, nil
 	}
 	v, err := decodeJSON(value)
 	if err != nil {
 		return "", fmt.Errorf("parameterExpressionSelector %q: value %q is not JSON", expr, value)
 	}
-	for _, step := range selectorStep.FindAllStringSubmatch(m[1], -1) {
+	for _, step := range steps {
 		switch c := v.(type) {
 		case map[string]any:
 			var ok bool
-			if v, ok = c[step[1]]; !ok || step[2] != "" {
-				return "", fmt.Errorf("parameterExpressionSelector %q: no key %q in %s", expr, step[1]+step[2], value)
+			if v, ok = c[step.Key]; !ok || step.Index != "" {
+				return "", fmt.Errorf("parameterExpressionSelector %q: no key %q in %s", expr, step.Key+step.Index, value)
 			}
 		case []any:
-			i, err := strconv.Atoi(step[2])
+			i, err := strconv.Atoi(step.Index)
 			if err != nil || i >= len(c) {
-				return "", fmt.Errorf("parameterExpressionSelector %q: no index %q in %s", expr, step[1]+step[2], value)
+				return "", fmt.Errorf("parameterExpressionSelector %q: no index %q in %s", expr, step.Key+step.Index, value)
 			}
 			v = c[i]
 		default:
