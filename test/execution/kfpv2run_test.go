@@ -54,11 +54,12 @@ const (
 	constructIgnore      = "ignore upstream failure"
 	constructArtifacts   = "artifacts between tasks"
 	constructMetrics     = "metrics"
+	constructNestedLoops = "nested loops"
 )
 
 // constructs are the constructs TestKFPv2PipelinesRun runs, in order.
 var constructs = []string{constructCondition, constructParallelism, constructExitHandler, constructNested, constructRetry, constructIgnore,
-	constructArtifacts, constructMetrics}
+	constructArtifacts, constructMetrics, constructNestedLoops}
 
 // perConstruct is how many pipelines of the test data run for each construct: the ones with
 // the fewest container tasks, so that the test stays short.
@@ -91,6 +92,16 @@ func readUse(ir map[string]any, documents int, kfpVersion string) irUse {
 	all := []any{ir["root"]}
 	for _, c := range components {
 		all = append(all, c)
+	}
+	for name, c := range components {
+		dag, _ := c.(map[string]any)["dag"].(map[string]any)
+		tasks, _ := dag["tasks"].(map[string]any)
+		for _, t := range tasks {
+			tm, _ := t.(map[string]any)
+			if strings.HasPrefix(name, "comp-for-loop-") && (tm["parameterIterator"] != nil || tm["artifactIterator"] != nil) {
+				use.constructs[constructNestedLoops] = true
+			}
+		}
 	}
 	for _, c := range all {
 		cm, _ := c.(map[string]any)
@@ -411,6 +422,27 @@ var expectations = map[string]struct {
 		}
 		if v, _ := output(p.one(t, "evaluate"), "Output"); v != "0,1,2 at 0.75" {
 			t.Errorf("evaluate returned %q", v)
+		}
+	}},
+	// An outer loop over loop_parameter's two items, an inner one over each item's p_a
+	// (q_a 1, 2, then 11, 22); a loop over '1', '2' printing each, and inside it a loop over
+	// '100', '200', '300' printing both.
+	"pipeline_with_nested_loops.yaml": {check: func(t *testing.T, p *ranPipeline) {
+		want := map[string][]string{
+			"print-op":   {"msg: 1, msg2: None", "msg: 11, msg2: None", "msg: 2, msg2: None", "msg: 22, msg2: None"},
+			"print-op-2": {"msg: 1, msg2: None", "msg: 2, msg2: None"},
+			"print-op-3": {"msg: 1, msg2: 100", "msg: 1, msg2: 200", "msg: 1, msg2: 300", "msg: 2, msg2: 100", "msg: 2, msg2: 200", "msg: 2, msg2: 300"},
+		}
+		for task, lines := range want {
+			var got []string
+			for _, s := range p.steps(task) {
+				log, _ := processes.Log(p.run.Namespace, s.Pod)
+				got = append(got, regexp.MustCompile(`msg: .*`).FindString(string(log)))
+			}
+			sort.Strings(got)
+			if !slices.Equal(got, lines) {
+				t.Errorf("%s printed %q, want %q", task, got, lines)
+			}
 		}
 	}},
 	// fail() fails; the task after it ignores that and runs. Argo ends the DAG as its leaf
