@@ -650,9 +650,12 @@ func selected(name string, selectors []string) (string, error) {
 		}
 		expr = "fromJSON(" + expr + ")"
 		for _, s := range steps {
-			if s.Index != "" {
+			switch {
+			case s.Index != "":
 				expr += "[" + s.Index + "]"
-			} else {
+			case strings.ContainsAny(s.Key, `'\`):
+				return "", fmt.Errorf("parameterExpressionSelector %q: a key holding ' or \\ is not supported", sel)
+			default:
 				expr += "['" + s.Key + "']"
 			}
 		}
