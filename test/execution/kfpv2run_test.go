@@ -248,7 +248,7 @@ func describeSteps(r *v1beta1.Run) string {
 // outputs in its status.
 var expectations = map[string]struct {
 	phase v1beta1.RunPhase
-	check      func(t *testing.T, p *ranPipeline)
+	check func(t *testing.T, p *ranPipeline)
 }{
 	// core_comp returns 1 through two nested pipelines, whose tasks turn caching off.
 	"mixed_parameters.yaml": {check: func(t *testing.T, p *ranPipeline) {
