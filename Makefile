@@ -6,12 +6,13 @@
 # make run     a complete local control plane; prints the KUBECONFIG to use
 # make bench   this server against CRDs on etcd and raw MySQL (QUICK=1: a few minutes)
 # make bench-storage  the storage engine's own benchmarks
+# make test-galera  the storage conformance and replica tests on a 3-node MariaDB Galera cluster
 # make fuzz    every fuzz target for FUZZTIME each (default 30s)
 
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test test-unit verify update run bench bench-storage fuzz clean
+.PHONY: all build test test-galera test-unit verify update run bench bench-storage fuzz clean
 
 all: build
 
@@ -21,6 +22,10 @@ build:
 # The test command the README gives and CI runs.
 test:
 	hack/test.sh
+
+# Not part of make test: a three-node cluster on loopback, results in docs/storage.md.
+test-galera:
+	hack/test-galera.sh
 
 verify:
 	hack/verify.sh

@@ -575,7 +575,8 @@ func lister(ctx context.Context, s *store, name string, from int64, out *[]listR
 	}
 }
 
-// replicaStores opens two Backends on dsn, each with a pod store.
+// replicaStores opens two Backends on dsn, each with a pod store; on a Galera cluster
+// (make test-galera) each talks to its own node.
 func replicaStores(t *testing.T, dsn string) ([]*Backend, []*store) {
 	t.Helper()
 	cfg := defaultSetup()
@@ -583,8 +584,8 @@ func replicaStores(t *testing.T, dsn string) ([]*Backend, []*store) {
 		backends []*Backend
 		stores   []*store
 	)
-	for range 2 {
-		b := testBackend(t, dsn)
+	for i := range 2 {
+		b := testBackend(t, mysqltesting.NodeDSN(dsn, i))
 		backends = append(backends, b)
 		stores = append(stores, newPodStore(t, b, cfg))
 	}
@@ -739,7 +740,7 @@ func TestReplicasNewBackendReplaysHistory(t *testing.T) {
 	acks := hist.sorted()
 	last := acks[len(acks)-1].rev
 
-	second := testBackend(t, dsn)
+	second := testBackend(t, mysqltesting.NodeDSN(dsn, 1))
 	if got := second.tail.resolvedRevision(); got < last {
 		t.Errorf("NewBackend returned with its tail at revision %d, before the last commit at %d", got, last)
 	}

@@ -68,6 +68,9 @@ type process struct {
 	dir  string
 	port int
 
+	// extra are mariadbd options after the common ones (a Galera node's wsrep settings).
+	extra []string
+
 	mu        sync.Mutex
 	cur       *run // nil before the first start
 	destroyed bool
@@ -92,17 +95,8 @@ func (r *run) done() bool {
 
 // newProcess copies the template into a new directory and starts mariadbd on a free port.
 func newProcess() (*process, error) {
-	w, dir, err := acquireWorkDir()
+	p, err := prepareProcess()
 	if err != nil {
-		return nil, err
-	}
-	p := &process{bin: w.server, dir: dir}
-	if err := copyTree(w.template, p.path("data")); err != nil {
-		p.destroy()
-		return nil, fmt.Errorf("copying template data dir: %w", err)
-	}
-	if err := os.Mkdir(p.path("tmp"), 0o700); err != nil {
-		p.destroy()
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
@@ -118,6 +112,24 @@ func newProcess() (*process, error) {
 			return nil, err
 		}
 	}
+}
+
+// prepareProcess makes a new directory with a copy of the template, not started yet.
+func prepareProcess() (*process, error) {
+	w, dir, err := acquireWorkDir()
+	if err != nil {
+		return nil, err
+	}
+	p := &process{bin: w.server, dir: dir}
+	if err := copyTree(w.template, p.path("data")); err != nil {
+		p.destroy()
+		return nil, fmt.Errorf("copying template data dir: %w", err)
+	}
+	if err := os.Mkdir(p.path("tmp"), 0o700); err != nil {
+		p.destroy()
+		return nil, err
+	}
+	return p, nil
 }
 
 func (p *process) path(name string) string { return filepath.Join(p.dir, name) }
@@ -149,6 +161,7 @@ func (p *process) args() []string {
 		"--skip-name-resolve",
 	}
 	args = append(args, serverSettings...)
+	args = append(args, p.extra...)
 	return append(args, runAsArgs()...)
 }
 

@@ -38,8 +38,10 @@ type Server struct {
 	// base is how tests reach the server: user, password, address and any parameters of
 	// MYSQL_TEST_DSN; no database selected.
 	base *mysql.Config
-	// proc is the private mariadbd; nil for MYSQL_TEST_DSN.
+	// proc is the private mariadbd; nil for MYSQL_TEST_DSN. The first node of a Galera cluster.
 	proc *process
+	// nodes are a Galera cluster's processes (EnvGalera), proc first; nil otherwise.
+	nodes []*process
 	// shared is set on the package-wide server; other tests use it at the same time,
 	// so it refuses process control.
 	shared bool
@@ -85,6 +87,9 @@ func SharedServer(tb testing.TB) *Server {
 }
 
 func newSharedServer() (*Server, error) {
+	if os.Getenv(EnvGalera) == "1" {
+		return newGaleraCluster()
+	}
 	if dsn := os.Getenv(EnvDSN); dsn != "" {
 		return externalServer(dsn)
 	}
@@ -120,6 +125,9 @@ func StopSharedServer() {
 	defer shared.mu.Unlock()
 	if shared.srv != nil && shared.srv.proc != nil {
 		shared.srv.proc.destroy()
+		for _, p := range shared.srv.nodes[min(1, len(shared.srv.nodes)):] {
+			p.destroy()
+		}
 	}
 	shared.started, shared.srv, shared.err = false, nil, nil
 	removeWorkDirIfUnused()
