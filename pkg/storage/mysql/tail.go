@@ -451,6 +451,11 @@ func (t *tail) fill(ctx context.Context, id int64) error {
 		return nil
 	case errors.Is(err, errDuplicate):
 		return nil
+	case errors.Is(err, errRetry):
+		// Lost to another transaction on that id: on a Galera cluster another replica's
+		// filler or write certified first and this one is refused as a deadlock. Nothing is
+		// settled; the caller reads the log again, as after a duplicate.
+		return nil
 	default:
 		return fmt.Errorf("settling revision %d: %w", id, err)
 	}
