@@ -186,8 +186,9 @@ func (s *store) writeBatch(batch []*pendingCreate) {
 			p.finish(revs[i], nil)
 		}
 		return
-	case errors.As(err, &committing):
+	case errors.As(err, &committing) && !errors.Is(err, errRetry):
 		// The commit may have happened: neither retried nor reported as anything else.
+		// A deadlock reply to the commit (a Galera certification conflict) says it did not.
 		for _, p := range batch {
 			p.finish(0, err)
 		}
