@@ -29,7 +29,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/yaml"
@@ -39,6 +38,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/objectstore"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/pipelinespec"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/kfpsdk"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/s3server"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/shareddata"
 )
@@ -191,9 +191,9 @@ var kfpPin = regexp.MustCompile(`'kfp==([^']+)'`)
 // venvKFPVersion is the version of kfp in PIPELINES_KFP_VENV.
 func venvKFPVersion(t *testing.T) string {
 	t.Helper()
-	out, err := exec.CommandContext(t.Context(), filepath.Join(kfpVenvPath()[0], "python3"), "-c", "import kfp; print(kfp.__version__)").Output()
+	out, err := exec.CommandContext(t.Context(), filepath.Join(kfpsdk.VenvPath()[0], "python3"), "-c", "import kfp; print(kfp.__version__)").Output()
 	if err != nil {
-		t.Fatalf("kfp's version in %s: %v", kfpVenvPath()[0], err)
+		t.Fatalf("kfp's version in %s: %v", kfpsdk.VenvPath()[0], err)
 	}
 	return strings.TrimSpace(string(out))
 }
@@ -469,7 +469,7 @@ func TestKFPv2PipelinesRun(t *testing.T) {
 	if launcherPath == "" {
 		requireDep(t, "cmd/pipelines-launcher is not in this tree")
 	}
-	if len(kfpVenvPath()) == 0 {
+	if len(kfpsdk.VenvPath()) == 0 {
 		requireDep(t, "PIPELINES_KFP_VENV is not set (hack/ensure-kfp-venv.sh prints it)")
 	}
 	type candidate struct {
@@ -626,31 +626,7 @@ func requireDep(t *testing.T, why string) {
 // sdkPipelines are pipelines for constructs the test data has no runnable pipeline of,
 // compiled here by the kfp SDK of PIPELINES_KFP_VENV.
 var sdkPipelines = map[string]string{
-	// No pipeline of the test data that logs metrics installs the virtualenv's kfp and
-	// nothing else.
-	constructMetrics: `
-from kfp import compiler, dsl
-from kfp.dsl import Dataset, Input, Metrics, Output
-
-@dsl.component
-def train(rows: int, data: Output[Dataset], metrics: Output[Metrics]):
-    with open(data.path, 'w') as f:
-        f.write(','.join(str(i) for i in range(rows)))
-    metrics.log_metric('accuracy', 0.75)
-    metrics.log_metric('rows', rows)
-
-@dsl.component
-def evaluate(data: Input[Dataset], metrics: Input[Metrics]) -> str:
-    with open(data.path) as f:
-        return f.read() + ' at ' + str(metrics.metadata['accuracy'])
-
-@dsl.pipeline(name='metrics')
-def pipeline(rows: int = 3):
-    t = train(rows=rows)
-    evaluate(data=t.outputs['data'], metrics=t.outputs['metrics'])
-
-compiler.Compiler().compile(pipeline, 'metrics.yaml')
-`,
+	constructMetrics: kfpsdk.Metrics,
 	constructIgnore: `
 from kfp import compiler, dsl
 
@@ -679,20 +655,7 @@ func compileSDKPipeline(t *testing.T, construct string) string {
 	if !ok {
 		t.Fatalf("no pipeline of the test data uses %s and can run here, and the test has none of its own", construct)
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "pipeline.py"), []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(t.Context(), filepath.Join(kfpVenvPath()[0], "python3"), "pipeline.py")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("compiling the %s pipeline: %v\n%s", construct, err, out)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if len(files) != 1 {
-		t.Fatalf("the %s pipeline compiled to %v", construct, files)
-	}
-	return files[0]
+	return kfpsdk.Compile(t, src)
 }
 
 // tail is the end of b, at most n bytes.
@@ -707,23 +670,11 @@ func tail(b []byte, n int) string {
 const bucket = "pipelines"
 
 // artifactStore starts an S3 server for the test and configures it as namespace ns's artifact
-// store, the ConfigMap and Secret pipelines-artifacts a team writes (docs/artifacts.md).
+// store.
 func artifactStore(t *testing.T, ns string) *objectstore.Store {
 	t.Helper()
 	s3 := s3server.Start(t)
-	s3.Bucket(t, bucket)
-	kube := env.ControlPlane().Client().CoreV1()
-	meta := metav1.ObjectMeta{Name: "pipelines-artifacts"}
-	if _, err := kube.ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: meta, Data: map[string]string{
-		"pipelineRoot": "s3://" + bucket + "/root", "endpoint": s3.Endpoint, "region": s3.Region, "insecure": "true",
-	}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kube.Secrets(ns).Create(t.Context(), &corev1.Secret{ObjectMeta: meta, StringData: map[string]string{
-		"accessKey": s3.AccessKey, "secretKey": s3.SecretKey,
-	}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	s3.ConfigureNamespace(t, env.ControlPlane().Client(), ns, bucket)
 	store, err := objectstore.Open(t.Context(), objectstore.Config{Endpoint: s3.Endpoint, Region: s3.Region, Insecure: true,
 		AccessKey: s3.AccessKey, SecretKey: s3.SecretKey})
 	if err != nil {

@@ -44,6 +44,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/controlplane"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/kfpsdk"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/kubelet"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/processkubelet"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/shareddata"
@@ -155,7 +156,7 @@ func start(crds ...string) error {
 		return err
 	}
 	// Pods of KFP 2.x tasks, and those annotated Process, run as host processes.
-	if launcherPath, err = buildLauncher(ctx); err != nil {
+	if launcherPath, err = processkubelet.BuildLauncher(ctx, repoRoot, filepath.Join(env.Dir(), "pipelines-launcher")); err != nil {
 		return err
 	}
 	if processes, err = processkubelet.Start(ctx, processkubelet.Config{
@@ -164,8 +165,8 @@ func start(crds ...string) error {
 		Node:     framework.SimulatedNode,
 		Dir:      filepath.Join(env.Dir(), "pods"),
 		Launcher: launcherPath,
-		Path:     kfpVenvPath(),
-		ReadOnly: kfpVenv(),
+		Path:     kfpsdk.VenvPath(),
+		ReadOnly: kfpsdk.Venv(),
 		Env:      []string{"PIP_NO_INDEX=1"},
 		Logs:     node,
 	}); err != nil {

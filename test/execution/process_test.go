@@ -17,12 +17,6 @@ limitations under the License.
 package execution
 
 import (
-	"bytes"
-	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -35,46 +29,6 @@ import (
 
 // repoRoot is the module's root, from this package's directory.
 const repoRoot = "../.."
-
-// buildLauncher compiles cmd/pipelines-launcher for the process stand-in kubelet, which binds
-// it at /kfp/bin/pipelines-launcher in each task's pod. It returns "" while the repository
-// has no launcher.
-func buildLauncher(ctx context.Context) (string, error) {
-	if _, err := os.Stat(filepath.Join(repoRoot, "cmd", "pipelines-launcher")); err != nil {
-		return "", nil
-	}
-	out := filepath.Join(env.Dir(), "pipelines-launcher")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/pipelines-launcher")
-	cmd.Dir = repoRoot
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/pipelines-launcher: %w\n%s", err, output.String())
-	}
-	return out, nil
-}
-
-// kfpVenv is the kfp virtualenv's directory, if PIPELINES_KFP_VENV names one.
-func kfpVenv() []string {
-	bin := kfpVenvPath()
-	if len(bin) == 0 || filepath.Base(bin[0]) != "bin" {
-		return nil
-	}
-	return []string{filepath.Dir(bin[0])}
-}
-
-// kfpVenvPath is the bin directory of the kfp virtualenv (PIPELINES_KFP_VENV, the venv or its
-// bin directory), which the process stand-in puts first on PATH.
-func kfpVenvPath() []string {
-	dir := os.Getenv("PIPELINES_KFP_VENV")
-	if dir == "" {
-		return nil
-	}
-	if _, err := os.Stat(filepath.Join(dir, "bin", "python3")); err == nil {
-		dir = filepath.Join(dir, "bin")
-	}
-	return []string{dir}
-}
 
 // passValues is a KFP v1-style pipeline whose steps run as host processes (annotation
 // Process): produce writes an output parameter in its private /tmp, and a secret's key and a

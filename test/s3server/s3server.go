@@ -31,6 +31,9 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/controlplane"
@@ -427,4 +430,23 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// ConfigureNamespace creates bucket and makes it, under the prefix root, namespace ns's
+// artifact store: the ConfigMap and Secret pipelines-artifacts a team writes
+// (docs/artifacts.md).
+func (s *Server) ConfigureNamespace(t testing.TB, kube kubernetes.Interface, ns, bucket string) {
+	t.Helper()
+	s.Bucket(t, bucket)
+	meta := metav1.ObjectMeta{Name: "pipelines-artifacts"}
+	if _, err := kube.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: meta, Data: map[string]string{
+		"pipelineRoot": "s3://" + bucket + "/root", "endpoint": s.Endpoint, "region": s.Region, "insecure": "true",
+	}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kube.CoreV1().Secrets(ns).Create(t.Context(), &corev1.Secret{ObjectMeta: meta, StringData: map[string]string{
+		"accessKey": s.AccessKey, "secretKey": s.SecretKey,
+	}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
