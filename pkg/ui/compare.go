@@ -17,7 +17,6 @@ limitations under the License.
 package ui
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -91,21 +90,13 @@ func (h *Handler) compareRuns(w http.ResponseWriter, r *http.Request) {
 	metrics := make([][]metric, len(names))
 	versions := map[string]*v1beta1.PipelineVersion{}
 	for i, name := range names {
-		// As JSON: the metrics are read from it (see stepMetrics).
-		raw, err := p.RESTClient().Get().Namespace(ns).Resource("runs").Name(name).Do(r.Context()).Raw()
+		run, err := p.Runs(ns).Get(r.Context(), name, metav1.GetOptions{})
 		if err != nil {
 			writeStatus(w, err)
 			return
 		}
-		runs[i] = &v1beta1.Run{}
-		if err := json.Unmarshal(raw, runs[i]); err != nil {
-			writeStatus(w, apierrors.NewInternalError(fmt.Errorf("run %s: %w", name, err)))
-			return
-		}
-		if metrics[i], err = metricsOf(raw); err != nil {
-			writeStatus(w, apierrors.NewInternalError(fmt.Errorf("metrics of run %s: %w", name, err)))
-			return
-		}
+		runs[i] = run
+		metrics[i] = metricsOf(run)
 		key := versionKey(runs[i])
 		if _, seen := versions[key]; seen || runs[i].Status.PipelineVersion == "" {
 			continue
@@ -135,30 +126,10 @@ func versionKey(run *v1beta1.Run) string {
 // metric is one value a run's task reported.
 type metric struct{ name, value string }
 
-// stepMetrics is where a run's status holds metrics: the values of the system.Metrics
-// artifacts the KFP 2.x executor records for each step.
-type stepMetrics struct {
-	Status struct {
-		Steps []struct {
-			Name            string `json:"name"`
-			OutputArtifacts []struct {
-				Name    string `json:"name"`
-				Metrics []struct {
-					Name  string `json:"name"`
-					Value string `json:"value"`
-				} `json:"metrics"`
-			} `json:"outputArtifacts"`
-		} `json:"steps"`
-	} `json:"status"`
-}
-
-// metricsOf returns the metrics in a run's JSON, each named "task: metric" (with the
-// artifact's name when the task wrote more than one metrics artifact).
-func metricsOf(raw []byte) ([]metric, error) {
-	var run stepMetrics
-	if err := json.Unmarshal(raw, &run); err != nil {
-		return nil, err
-	}
+// metricsOf returns the values of the system.Metrics artifacts the KFP 2.x executor
+// recorded for the run's steps, each named "task: metric" (with the artifact's name when
+// the task wrote more than one metrics artifact).
+func metricsOf(run *v1beta1.Run) []metric {
 	var out []metric
 	for _, step := range run.Status.Steps {
 		withMetrics := 0
@@ -177,7 +148,7 @@ func metricsOf(raw []byte) ([]metric, error) {
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // compare lays the runs out side by side; metrics[i] are the i-th run's, versions the
