@@ -469,9 +469,7 @@ func TestKFPv2PipelinesRun(t *testing.T) {
 	if launcherPath == "" {
 		requireDep(t, "cmd/pipelines-launcher is not in this tree")
 	}
-	if len(kfpsdk.VenvPath()) == 0 {
-		requireDep(t, "PIPELINES_KFP_VENV is not set (hack/ensure-kfp-venv.sh prints it)")
-	}
+	kfpsdk.Require(t)
 	type candidate struct {
 		file string
 		use  irUse

@@ -24,6 +24,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/shareddata"
 )
 
 // EnvVenv names the kfp virtualenv, or its bin directory.
@@ -49,6 +51,20 @@ func Venv() []string {
 		return nil
 	}
 	return []string{filepath.Dir(bin[0])}
+}
+
+// Require skips the test when PIPELINES_KFP_VENV is not set, or fails it when
+// PIPELINES_REQUIRE_TESTDEPS=1.
+func Require(t testing.TB) {
+	t.Helper()
+	if len(VenvPath()) > 0 {
+		return
+	}
+	why := EnvVenv + " is not set (hack/ensure-kfp-venv.sh prints it)"
+	if os.Getenv(shareddata.EnvRequireTestDeps) == "1" {
+		t.Fatalf("%s; %s=1 requires it", why, shareddata.EnvRequireTestDeps)
+	}
+	t.Skipf("%s; set %s=1 to fail instead", why, shareddata.EnvRequireTestDeps)
 }
 
 // Compile runs the Python source src (which calls kfp's compiler) with the virtualenv's

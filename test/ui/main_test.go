@@ -17,8 +17,9 @@ limitations under the License.
 // Package ui tests the web UI in a real headless Chromium (Debian's chromium package,
 // hack/ensure-chromium.sh), driven over the DevTools protocol with chromedp, against the
 // whole local environment of test/execution: the server, kube-apiserver with Argo's CRDs,
-// Argo's own workflow controller, kwok simulating the node and a stand-in kubelet serving
-// logs. Each test serves the UI with `kubectl pipelines ui` (the plugin's command, run
+// Argo's own workflow controller, kwok simulating the node, a stand-in kubelet serving
+// logs and the process stand-in kubelet running the tasks of KFP 2.x pipelines as host
+// processes (those whose pods a test does not annotate with the outcome kwok gives them). Each test serves the UI with `kubectl pipelines ui` (the plugin's command, run
 // in-process) as one of the framework's users, opens the URL it prints and checks what
 // that user sees. The tests write the screenshots docs/img/ui-*.png.
 package ui
@@ -45,6 +46,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/klog/v2"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
@@ -52,7 +54,9 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/controlplane"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/kfpsdk"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/kubelet"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/processkubelet"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/shareddata"
 )
 
@@ -82,6 +86,9 @@ var (
 	env    *framework.Environment
 	envErr error
 	node   *kubelet.Kubelet
+	// processes runs the pods of KFP 2.x tasks as host processes, with launcherPath.
+	processes    *processkubelet.Kubelet
+	launcherPath string
 	// browser is the Chromium every test opens its tabs in.
 	browser context.Context
 )
@@ -108,6 +115,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if stopBrowser != nil {
 		stopBrowser()
+	}
+	if processes != nil {
+		processes.Stop()
 	}
 	if node != nil {
 		node.Close()
@@ -140,6 +150,22 @@ func start(chromium string, crds ...string) (func(), error) {
 		return nil, err
 	}
 	if node, err = kubelet.Start(ctx, env.ControlPlane().Client(), framework.SimulatedNode); err != nil {
+		return nil, err
+	}
+	if launcherPath, err = processkubelet.BuildLauncher(ctx, filepath.Join("..", ".."), filepath.Join(env.Dir(), "pipelines-launcher")); err != nil {
+		return nil, err
+	}
+	if processes, err = processkubelet.Start(ctx, processkubelet.Config{
+		Client:   env.ControlPlane().Client(),
+		Dynamic:  dynamic.NewForConfigOrDie(env.ControlPlane().AdminRESTConfig()),
+		Node:     framework.SimulatedNode,
+		Dir:      filepath.Join(env.Dir(), "pods"),
+		Launcher: launcherPath,
+		Path:     kfpsdk.VenvPath(),
+		ReadOnly: kfpsdk.Venv(),
+		Env:      []string{"PIP_NO_INDEX=1"},
+		Logs:     node,
+	}); err != nil {
 		return nil, err
 	}
 	if err := addViewer(ctx); err != nil {
