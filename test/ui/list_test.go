@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // oneStep is a pipeline of one step that succeeds.
@@ -48,7 +49,9 @@ func TestNamespacesAndRuns(t *testing.T) {
 
 	navigate(t, ctx, "#/ns/team-a/runs")
 	waitJS(t, ctx, fmt.Sprintf(`document.querySelector('#runs tr[data-run=%q]') !== null`, first.Name), "alice's run in the list")
-	// A new run appears at the top, through the watch.
+	// A new run appears at the top, through the watch. Creation times have whole seconds and
+	// runs of one second list by name, so -2 is created in a later second than -1.
+	time.Sleep(time.Until(first.CreationTimestamp.Add(time.Second)))
 	newRun(t, alice, "team-a", name+"-2", name)
 	waitJS(t, ctx, fmt.Sprintf(`document.querySelector('#runs tbody tr')?.dataset.run === %q`, name+"-2"), "the newest run first")
 	if got := evalString(ctx, `document.getElementById('runs').innerText`); strings.Contains(got, name+"-b") {
