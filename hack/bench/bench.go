@@ -18,6 +18,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -189,8 +190,46 @@ func (r *report) recordMemory(b *benchEnv, stored int, note string) error {
 	}
 	klog.InfoS("Memory", "stored", stored, "server", mib(rss["pipelines-apiserver"]), "kubeAPIServer", mib(rss["kube-apiserver"]),
 		"etcd", mib(rss["etcd"]), "mariadb", mib(rss["mariadbd"]))
-	r.Memory = append(r.Memory, memory{Stored: stored, CRDStored: b.crdStored, Note: note, RSS: rss})
+	m := memory{Stored: stored, CRDStored: b.crdStored, Note: note, RSS: rss}
+	m.MySQLDisk, m.EtcdDisk = b.diskSizes()
+	klog.InfoS("Disk", "stored", stored, "mysql", mib(m.MySQLDisk), "etcd", mib(m.EtcdDisk))
+	r.Memory = append(r.Memory, m)
 	return nil
+}
+
+// diskSizes are the bytes the engine's database takes in MariaDB's files (InnoDB's pages
+// of its tables and indexes, free ones included) and the size of etcd's database file.
+func (b *benchEnv) diskSizes() (mysqlBytes, etcdBytes int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// The sizes are InnoDB's statistics, which lag behind a bulk load until analysed.
+	if rows, err := b.db.QueryContext(ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"); err == nil {
+		var tables []string
+		for rows.Next() {
+			var t string
+			if rows.Scan(&t) == nil {
+				tables = append(tables, t)
+			}
+		}
+		_ = rows.Close()
+		for _, t := range tables {
+			if _, err := b.db.ExecContext(ctx, "ANALYZE TABLE `"+t+"`"); err != nil {
+				klog.ErrorS(err, "Analysing a table", "table", t)
+			}
+		}
+	}
+	var n sql.NullInt64
+	err := b.db.QueryRowContext(ctx, "SELECT SUM(DATA_LENGTH + INDEX_LENGTH + DATA_FREE) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()").Scan(&n)
+	if err != nil {
+		klog.ErrorS(err, "Reading MariaDB's file sizes")
+	}
+	if cli, err := b.etcd(); err == nil {
+		if st, err := cli.Status(ctx, b.env.ControlPlane().EtcdURL()); err == nil {
+			etcdBytes = st.DbSize
+		}
+		_ = cli.Close()
+	}
+	return n.Int64, etcdBytes
 }
 
 // machine describes the machine and the versions of everything measured.

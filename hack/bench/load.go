@@ -56,8 +56,9 @@ const (
 	etcdGuardStep = 20_000
 	// dropWait bounds the wait for kube-apiserver to give memory back after the CRD's
 	// runs are deleted.
-	dropWait     = 3 * time.Minute
-	loadDeadline = 30 * time.Minute
+	dropWait = 3 * time.Minute
+	// loadDeadline bounds one size's load: 9M runs into MySQL take most of an hour here.
+	loadDeadline = 3 * time.Hour
 )
 
 // template is a stored object cut at the places that differ between runs.

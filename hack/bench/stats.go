@@ -88,4 +88,7 @@ type memory struct {
 	// Note marks a row taken at another moment than after a size's measurements.
 	Note string
 	RSS  map[string]int64
+	// MySQLDisk is what MariaDB's files for the engine's database take on disk,
+	// EtcdDisk the size of etcd's database file; 0 when not known.
+	MySQLDisk, EtcdDisk int64
 }

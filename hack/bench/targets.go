@@ -207,6 +207,7 @@ const (
 	// The first page of recentruns, in a namespace (newest_ns) or an experiment (newest_exp).
 	rawNewestQuery = "SELECT r.k, l.value FROM runs r JOIN changelog l ON l.id = r.revision" +
 		" WHERE r.newest_ns >= ? AND r.newest_ns < ? ORDER BY r.newest_ns, r.k LIMIT ?"
+	rawGetQuery              = "SELECT l.value FROM runs r JOIN changelog l ON l.id = r.revision WHERE r.k = ?"
 	rawNewestExperimentQuery = "SELECT r.k, l.value FROM runs r JOIN changelog l ON l.id = r.revision" +
 		" WHERE r.newest_exp >= ? AND r.newest_exp < ? ORDER BY r.newest_exp, r.k LIMIT ?"
 )
@@ -259,6 +260,12 @@ func (t rawTarget) listNewest(ctx context.Context, ns, experiment string, limit 
 		return t.read(ctx, rawNewestQuery, []byte(ns+"/"), []byte(ns+"0"), limit+1)
 	}
 	return t.read(ctx, rawNewestExperimentQuery, []byte(ns+"/"+experiment+"/"), []byte(ns+"/"+experiment+"0"), limit+1)
+}
+
+// get reads one run's stored bytes by key, as a get does.
+func (t rawTarget) get(ctx context.Context, ns, name string) error {
+	var v []byte
+	return t.db.QueryRowContext(ctx, rawGetQuery, []byte(serverKey(ns, name))).Scan(&v)
 }
 
 // read runs a page query and counts its rows, at most limit+1 of which it was asked for.

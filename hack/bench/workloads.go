@@ -167,6 +167,8 @@ const (
 	wlFiltered = "list a 100-run page of one experiment"
 	wlNewest   = "list a 100-run page of a namespace, newest first (recentruns)"
 	wlAllNS    = "list a 100-run page of every namespace"
+	wlGetAt    = "get one stored run"
+	wlCreateAt = "create one run, one at a time (the watched creates)"
 	wlWatch    = "watch: create's response to event"
 	wlWatchReq = "watch: create's request to event"
 	listLimit  = 100
@@ -235,7 +237,20 @@ func (b *benchEnv) lists(ctx context.Context, o options, stored int, raw rawTarg
 	if err != nil {
 		return nil, err
 	}
-	return append(all, newest...), nil
+	all = append(all, newest...)
+	// Gets of runs spread over the namespace, a different one each time, so that no
+	// cache serves a run read just before.
+	name := func(i int) string { return fmt.Sprintf("run-%07d", (i*7919)%perNS) }
+	cs = nil
+	for _, t := range b.apiTargets() {
+		cs = append(cs, contender{t.name(), func(ctx context.Context, i int) error { return t.get(ctx, ns, name(i)) }})
+	}
+	cs = append(cs, contender{raw.name(), func(ctx context.Context, i int) error { return raw.get(ctx, ns, name(i)) }})
+	gets, err := alternate(ctx, wlGetAt, stored, o.listRequests, 1, o.rounds, cs)
+	if err != nil {
+		return nil, err
+	}
+	return append(all, gets...), nil
 }
 
 // newestFirst reads the first page of recentruns in ns (of experiment, if not empty) on
@@ -377,7 +392,7 @@ func (b *benchEnv) watchLatency(ctx context.Context, o options, stored int) ([]r
 			for {
 				if at, ok := arrived[name]; ok {
 					// The operation's latency is replaced by the event's delays.
-					watchDelays.Store(t.name()+"/"+name, [2]time.Duration{at.Sub(responded), at.Sub(requested)})
+					watchDelays.Store(t.name()+"/"+name, [3]time.Duration{at.Sub(responded), at.Sub(requested), responded.Sub(requested)})
 					return nil
 				}
 				if _, closed := arrived[""]; closed {
@@ -398,20 +413,23 @@ func (b *benchEnv) watchLatency(ctx context.Context, o options, stored int) ([]r
 	for _, r := range res {
 		fromResponse := result{Workload: wlWatch, Stored: stored, Target: r.Target}
 		fromRequest := result{Workload: wlWatchReq, Stored: stored, Target: r.Target}
+		creates := result{Workload: wlCreateAt, Stored: stored, Target: r.Target}
 		for i := range r.Samples {
 			v, ok := watchDelays.LoadAndDelete(r.Target + "/" + fmt.Sprintf("w%08d-%05d", stored, i))
 			if !ok {
 				return nil, fmt.Errorf("no watch delay recorded for %s %d", r.Target, i)
 			}
-			d := v.([2]time.Duration)
+			d := v.([3]time.Duration)
 			fromResponse.Samples = append(fromResponse.Samples, d[0])
 			fromRequest.Samples = append(fromRequest.Samples, d[1])
+			creates.Samples = append(creates.Samples, d[2])
+			creates.Wall += d[2]
 		}
 		// No Wall: a rate of sequential creates says nothing about watch.
 		a, b := fromResponse.summary(), fromRequest.summary()
 		klog.InfoS("Watch delay", "stored", stored, "target", r.Target, "fromResponseP50", a.P50, "fromResponseP99", a.P99,
 			"fromRequestP50", b.P50, "fromRequestP99", b.P99)
-		out = append(out, fromResponse, fromRequest)
+		out = append(out, creates, fromResponse, fromRequest)
 	}
 	return out, nil
 }
