@@ -19,6 +19,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,11 +39,17 @@ import (
 
 // fetchProfile GETs one of the server's /debug/pprof endpoints into dir/file.
 func (b *benchEnv) fetchProfile(ctx context.Context, path, dir, file string) error {
-	client, err := rest.HTTPClientFor(b.serverConfig())
+	return fetchProfileFrom(ctx, b.serverConfig(), path, dir, file)
+}
+
+// fetchProfileFrom GETs a /debug/pprof endpoint of the server cfg names into dir/file:
+// this server's, or kube-apiserver's (which serves it to the administrator).
+func fetchProfileFrom(ctx context.Context, cfg *rest.Config, path, dir, file string) error {
+	client, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.env.ServerURL()+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(cfg.Host, "/")+path, nil)
 	if err != nil {
 		return err
 	}
@@ -86,8 +93,15 @@ func (b *benchEnv) profileWhile(ctx context.Context, o options, file string, con
 			}
 		}()
 	}
+	// Both processes at once: a request through the aggregator costs CPU in each.
 	seconds := strconv.Itoa(int(o.profileTime.Seconds()))
-	err := b.fetchProfile(ctx, "/debug/pprof/profile?seconds="+seconds, filepath.Join(o.outDir, "profiles"), file)
+	dir := filepath.Join(o.outDir, "profiles")
+	kasErr := make(chan error, 1)
+	go func() {
+		kasErr <- fetchProfileFrom(ctx, b.admin, "/debug/pprof/profile?seconds="+seconds, dir, "kube-apiserver-"+strings.TrimPrefix(file, "server-"))
+	}()
+	err := b.fetchProfile(ctx, "/debug/pprof/profile?seconds="+seconds, dir, file)
+	err = errors.Join(err, <-kasErr)
 	cancel()
 	select {
 	case opErr := <-errs:
@@ -116,6 +130,19 @@ func (b *benchEnv) profiles(ctx context.Context, o options, stored int) error {
 	})
 	if err != nil {
 		return err
+	}
+	// A get at concurrency 16 on each side, of the template run both hold: what a request
+	// costs each process when the store's part is small.
+	for _, t := range []apiTarget{srv, crdTarget{c: b.dyn}} {
+		file := "server-cpu-get.pb.gz"
+		if t.name() != targetServer {
+			file = "server-cpu-get-crd.pb.gz"
+		}
+		if err := b.profileWhile(ctx, o, file, 16, func(ctx context.Context, _ int) error {
+			return t.get(ctx, templateNamespace, templateName)
+		}); err != nil {
+			return err
+		}
 	}
 	klog.InfoS("Profiles taken", "stored", stored, "dir", filepath.Join(o.outDir, "profiles"))
 	return b.fetchProfile(ctx, "/debug/pprof/heap", filepath.Join(o.outDir, "profiles"), "server-heap.pb.gz")

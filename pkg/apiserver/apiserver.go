@@ -30,7 +30,6 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
-	serverstorage "k8s.io/apiserver/pkg/server/storage"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
@@ -209,15 +208,4 @@ func newRetention(cfg retention.Config, storage map[string]rest.Storage, kube ku
 		_, err := r.Run(ctx)
 		return err
 	}, nil
-}
-
-// storageCodec stores objects as JSON at v1beta1.
-func storageCodec(gr schema.GroupResource) (runtime.Codec, error) {
-	codec, _, err := serverstorage.NewStorageCodec(serverstorage.StorageCodecConfig{
-		StorageMediaType:  runtime.ContentTypeJSON,
-		StorageSerializer: Codecs,
-		StorageVersion:    v1beta1.SchemeGroupVersion,
-		MemoryVersion:     schema.GroupVersion{Group: gr.Group, Version: runtime.APIVersionInternal},
-	})
-	return codec, err
 }

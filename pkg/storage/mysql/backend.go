@@ -56,6 +56,27 @@ type Backend struct {
 	// logIDStep is the distance between the ids of one multi-row insert's rows when the
 	// server hands them out consecutively; 0 when it may not (see batchRevisions).
 	logIDStep int64
+
+	// snapshotIsolation is what a read transaction asks for: the connections' default
+	// when that is already REPEATABLE READ, which saves a statement per transaction.
+	snapshotIsolation sql.IsolationLevel
+}
+
+// snapshotIsolationFor is sql.LevelDefault when the database's sessions already run at
+// REPEATABLE READ (InnoDB's default), so that a read transaction is one START
+// TRANSACTION; otherwise REPEATABLE READ, which the driver sets before each.
+func snapshotIsolationFor(ctx context.Context, db *sql.DB) sql.IsolationLevel {
+	// transaction_isolation in MySQL 8 and MariaDB 11.1+, tx_isolation before.
+	for _, v := range []string{"@@SESSION.transaction_isolation", "@@SESSION.tx_isolation"} {
+		var level string
+		if err := db.QueryRowContext(ctx, "SELECT "+v).Scan(&level); err == nil {
+			if level == "REPEATABLE-READ" {
+				return sql.LevelDefault
+			}
+			break
+		}
+	}
+	return sql.LevelRepeatableRead
 }
 
 // autoIncrementStep is the step between the AUTO_INCREMENT ids of one multi-row INSERT,
@@ -114,6 +135,7 @@ func NewBackend(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	b.logIDStep = autoIncrementStep(ctx, b.d)
+	b.snapshotIsolation = snapshotIsolationFor(ctx, db)
 	b.tail = newTail(b, cfg.PollInterval)
 	if err := b.tail.establish(ctx); err != nil {
 		db.Close()
@@ -202,7 +224,7 @@ func (b *Backend) CompactRevision() int64 {
 
 // snapshot runs fn in a read-only transaction that sees one consistent state.
 func (b *Backend) snapshot(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := b.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	tx, err := b.db.BeginTx(ctx, &sql.TxOptions{Isolation: b.snapshotIsolation, ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("starting a read transaction: %w", translate(err))
 	}

@@ -95,15 +95,19 @@ func (s *store) GetList(ctx context.Context, key string, opts storage.ListOption
 		counted bool
 	)
 	err = s.b.snapshot(ctx, func(tx *sql.Tx) error {
-		compact, err := s.b.compactRevision(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if rev < compact {
-			if len(pred.Continue) > 0 {
-				return continueExpired(continueKey, keyPrefix)
+		// The current revision is never below the compacted one; only a revision asked
+		// for (a continue token, resourceVersion=N) can be.
+		if withRev != 0 {
+			compact, err := s.b.compactRevision(ctx, tx)
+			if err != nil {
+				return err
 			}
-			return apierrors.NewResourceExpired(expiredMessage)
+			if rev < compact {
+				if len(pred.Continue) > 0 {
+					return continueExpired(continueKey, keyPrefix)
+				}
+				return apierrors.NewResourceExpired(expiredMessage)
+			}
 		}
 		it, err := s.newRangeIterator(ctx, tx, lo, hi, rev, pred, paging)
 		if err != nil {
@@ -223,6 +227,8 @@ type rangeIterator struct {
 	buf      []kv
 	done     bool // the table has nothing more at or after cursor
 	restored []restoredKey
+	// restoredTotal is how many keys of [lo, hi) were restored, consumed or not.
+	restoredTotal int
 }
 
 type restoredKey struct {
@@ -266,6 +272,7 @@ func (s *store) newRangeIterator(ctx context.Context, tx *sql.Tx, lo, hi string,
 		return nil, err
 	}
 	sort.Slice(it.restored, func(i, j int) bool { return it.restored[i].key < it.restored[j].key })
+	it.restoredTotal = len(it.restored)
 	return it, nil
 }
 
@@ -361,7 +368,7 @@ func (it *rangeIterator) fill(ctx context.Context) error {
 const maxCounted = 1000
 
 // count is how many keys [lo, hi) held at the iterator's revision, if at most maxCounted
-// rows of the table are in that range; false otherwise.
+// rows of the table are in that range; false otherwise. lo is where the iterator began.
 func (it *rangeIterator) count(ctx context.Context, lo string) (int64, bool, error) {
 	var n int64
 	if err := it.s.b.d.queryRow(ctx, it.tx, it.s.stmts.count, []any{[]byte(lo), []byte(it.hi), it.rev, maxCounted + 1}, &n); err != nil {
@@ -370,30 +377,9 @@ func (it *rangeIterator) count(ctx context.Context, lo string) (int64, bool, err
 	if n > maxCounted {
 		return 0, false, nil
 	}
-	// Restored keys not yet consumed, plus those already returned, are all >= lo.
-	rows, err := it.s.b.d.query(ctx, it.tx, stmtChangesAfter, it.rev, []byte(lo), []byte(it.hi))
-	if err != nil {
-		return 0, false, err
-	}
-	defer rows.Close()
-	seen := map[string]bool{}
-	for rows.Next() {
-		var (
-			k    []byte
-			prev int64
-		)
-		if err := rows.Scan(&k, &prev); err != nil {
-			return 0, false, err
-		}
-		if seen[string(k)] || len(k) == 0 {
-			continue
-		}
-		seen[string(k)] = true
-		if prev > 0 && prev <= it.rev {
-			n++
-		}
-	}
-	return n, true, rows.Err()
+	// The keys changed after rev are those the iterator found in the same snapshot, from
+	// the same lo: consumed or not, they are all in the range.
+	return n + int64(it.restoredTotal), true, nil
 }
 
 // pageScanBudget bounds the rows one page of a list reads: a selector evaluated on the

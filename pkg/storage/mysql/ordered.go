@@ -159,15 +159,18 @@ func (s *store) GetListInOrder(ctx context.Context, key string, order ListOrder,
 		hasMore bool
 	)
 	err = s.b.snapshot(ctx, func(tx *sql.Tx) error {
-		compact, err := s.b.compactRevision(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if rev < compact {
-			if continuing {
-				return s.orderedContinueExpired(cursor, keyPrefix)
+		// As in GetList: only a revision asked for can be below the compacted one.
+		if withRev != 0 {
+			compact, err := s.b.compactRevision(ctx, tx)
+			if err != nil {
+				return err
 			}
-			return apierrors.NewResourceExpired(expiredMessage)
+			if rev < compact {
+				if continuing {
+					return s.orderedContinueExpired(cursor, keyPrefix)
+				}
+				return apierrors.NewResourceExpired(expiredMessage)
+			}
 		}
 		it := &orderedIterator{s: s, tx: tx, st: orderedListStatement(s.table, c), col: c, cursor: cursor,
 			valueEnd: valueEnd, lo: keyPrefix, hi: prefixEnd(keyPrefix), rev: rev, batch: 1000}
