@@ -76,7 +76,9 @@ type benchEnv struct {
 func startEnv(ctx context.Context, o options) (*benchEnv, error) {
 	// etcd as production clusters run it: the CRD's figures are those of a durable store,
 	// as MariaDB's are (innodb_flush_log_at_trx_commit=1).
-	env, err := framework.Start(ctx, framework.Config{ServerArgs: o.serverArgs, EtcdFsync: true})
+	// kube-apiserver's profile is taken beside this server's (profile.go).
+	env, err := framework.Start(ctx, framework.Config{ServerArgs: o.serverArgs, EtcdFsync: true,
+		APIServerFlags: []string{"--profiling=true"}})
 	if err != nil {
 		return nil, err
 	}

@@ -296,7 +296,7 @@ func (b *benchEnv) loadBigNamespace(ctx context.Context, o options, t *templates
 		return bigNS, fmt.Sprintf("run-%07d", i), fmt.Sprintf("exp-%03d", i%o.experiments), fmt.Sprintf("00000000-0000-4000-9000-%012d", i)
 	}
 	begin := time.Now()
-	if err := b.loadMySQLRuns(ctx, t, 0, n, run); err != nil {
+	if err := b.loadMySQLRuns(ctx, t, 0, n, func(k int) int { return k }, run); err != nil {
 		return nil, err
 	}
 	server := serverTarget{b.runs}

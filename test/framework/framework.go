@@ -105,6 +105,8 @@ type Config struct {
 	// EtcdFsync runs etcd syncing every commit to disk, as in production; see
 	// controlplane.Config.EtcdFsync.
 	EtcdFsync bool
+	// APIServerFlags are appended to kube-apiserver's flags (a later flag wins).
+	APIServerFlags []string
 	// Logger receives progress messages. Default: klog.Background().
 	Logger klog.Logger
 }
@@ -221,7 +223,7 @@ func Start(ctx context.Context, cfg Config) (_ *Environment, err error) {
 	}
 	cpConfig := controlplane.Config{
 		Dir: filepath.Join(e.dir, "controlplane"), BinDir: cfg.BinDir,
-		StartTimeout: e.timeout, Logger: e.logger, EtcdFsync: cfg.EtcdFsync,
+		StartTimeout: e.timeout, Logger: e.logger, EtcdFsync: cfg.EtcdFsync, APIServerFlags: cfg.APIServerFlags,
 		AuthorizationWebhook: &controlplane.AuthorizationWebhook{
 			URL:             "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(serverPort)) + actionauthz.Path,
 			MatchConditions: actionauthz.MatchConditions,
