@@ -56,6 +56,9 @@ type Options struct {
 	// Stopping closes when the server begins to shut down: long-running streams
 	// (runs/log follows) end then. Nil: never.
 	Stopping <-chan struct{}
+	// ReferenceCacheObjects bounds each reference cache (refcache.DefaultMaxObjects
+	// when 0).
+	ReferenceCacheObjects int
 }
 
 // NewStorage returns the storage of every resource and subresource, keyed by path as
@@ -66,9 +69,9 @@ type Options struct {
 func NewStorage(scheme *runtime.Scheme, getter generic.RESTOptionsGetter, authz authorizer.Authorizer,
 	pods corev1client.PodsGetter, opts Options) (map[string]rest.Storage, *cascade.Collector, error) {
 	// What creates of runs and jobs refer to, kept in memory (package refcache).
-	experiments := refcache.New("experiments", trimMeta)
-	pipelineCache := refcache.New("pipelines", trimMeta)
-	versions := refcache.New("pipelineversions", trimVersion)
+	experiments := refcache.New("experiments", trimMeta, opts.ReferenceCacheObjects)
+	pipelineCache := refcache.New("pipelines", trimMeta, opts.ReferenceCacheObjects)
+	versions := refcache.New("pipelineversions", trimVersion, opts.ReferenceCacheObjects)
 	getter = refcache.RESTOptionsGetter{RESTOptionsGetter: getter, Caches: map[schema.GroupResource]*refcache.Cache{
 		pipelines.Resource("experiments"): experiments, pipelines.Resource("pipelines"): pipelineCache,
 		pipelines.Resource("pipelineversions"): versions,

@@ -35,10 +35,16 @@ limitations under the License.
 //     another replica a moment ago is found, and an absent one reported as before.
 //   - Until the first list and after a broken watch, until the next list, every lookup
 //     reads the storage.
+//
+// What it may hold is bounded (MaxObjects): tenants create experiments and pipelines, and
+// no tenant may grow every replica's memory without limit. A resource with more objects
+// is not cached; its lookups read the storage, as before the cache, and the cache tries
+// again every DefaultOverflowRetry.
 package refcache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -55,9 +61,20 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// catchUpTimeout bounds how long a lookup waits for the watch to deliver this
-// process's own writes before it reads the storage instead.
-const catchUpTimeout = time.Second
+const (
+	// catchUpTimeout bounds how long a lookup waits for the watch to deliver this
+	// process's own writes before it reads the storage instead.
+	catchUpTimeout = time.Second
+	// DefaultMaxObjects is how many objects of one resource a Cache holds at most (a
+	// pipeline version, trimmed, is about 1 kB).
+	DefaultMaxObjects = 50_000
+	// DefaultOverflowRetry is how long a cache that outgrew its bound reads the storage
+	// before it lists again.
+	DefaultOverflowRetry = 10 * time.Minute
+)
+
+// errOverflow ends a list-and-watch whose resource has more objects than the bound.
+var errOverflow = errors.New("more objects than the reference cache holds")
 
 // Cache holds one resource's objects, by namespace and name.
 type Cache struct {
@@ -67,6 +84,9 @@ type Cache struct {
 	trim func(runtime.Object) runtime.Object
 	// store reads what the cache does not hold; set by the registry once it exists.
 	store rest.Getter
+	// maxObjects bounds objs; past it the cache lists again after overflowRetry.
+	maxObjects    int
+	overflowRetry time.Duration
 
 	mu       sync.Mutex
 	objs     map[string]runtime.Object
@@ -76,12 +96,24 @@ type Cache struct {
 	advanced chan struct{} // closed when applied moves
 }
 
-// New returns an empty cache of resource (named in logs), keeping what trim returns.
-func New(resource string, trim func(runtime.Object) runtime.Object) *Cache {
+// New returns an empty cache of resource (named in logs), keeping what trim returns, of
+// at most maxObjects objects (DefaultMaxObjects when 0).
+func New(resource string, trim func(runtime.Object) runtime.Object, maxObjects int) *Cache {
 	if trim == nil {
 		trim = func(obj runtime.Object) runtime.Object { return obj }
 	}
-	return &Cache{resource: resource, trim: trim, objs: map[string]runtime.Object{}, advanced: make(chan struct{})}
+	if maxObjects <= 0 {
+		maxObjects = DefaultMaxObjects
+	}
+	return &Cache{resource: resource, trim: trim, maxObjects: maxObjects, overflowRetry: DefaultOverflowRetry,
+		objs: map[string]runtime.Object{}, advanced: make(chan struct{})}
+}
+
+// Held is how many objects the cache holds, and whether lookups answer from it.
+func (c *Cache) Held() (int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.objs), c.synced
 }
 
 // Getter returns a rest.Getter that answers from the cache and reads store for names
@@ -157,10 +189,23 @@ func (c *Cache) run(ctx context.Context, s storage.Interface, prefix string, new
 	for ctx.Err() == nil {
 		synced, err := c.listAndWatch(ctx, s, prefix, newList)
 		c.mu.Lock()
-		c.synced = false
+		c.synced, c.objs = false, map[string]runtime.Object{}
+		// Lookups waiting for the watch read the storage now.
+		close(c.advanced)
+		c.advanced = make(chan struct{})
 		c.mu.Unlock()
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, errOverflow) {
+			klog.FromContext(ctx).Info("Too many objects to keep for create checks; reading them from the database",
+				"resource", c.resource, "maxObjects", c.maxObjects, "retryAfter", c.overflowRetry)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(c.overflowRetry):
+			}
+			continue
 		}
 		if synced {
 			delay, failures = backoff, 0
@@ -181,8 +226,11 @@ func (c *Cache) run(ctx context.Context, s storage.Interface, prefix string, new
 // listAndWatch fills the cache and follows the watch until it ends; it says whether
 // the cache was filled.
 func (c *Cache) listAndWatch(ctx context.Context, s storage.Interface, prefix string, newList func() runtime.Object) (bool, error) {
+	// One more than the bound: enough to know that the resource does not fit.
 	list := newList()
-	if err := s.GetList(ctx, prefix, storage.ListOptions{Recursive: true, Predicate: storage.Everything}, list); err != nil {
+	pred := storage.Everything
+	pred.Limit = int64(c.maxObjects) + 1
+	if err := s.GetList(ctx, prefix, storage.ListOptions{Recursive: true, Predicate: pred}, list); err != nil {
 		return false, fmt.Errorf("listing: %w", err)
 	}
 	lm, err := meta.ListAccessor(list)
@@ -193,6 +241,9 @@ func (c *Cache) listAndWatch(ctx context.Context, s storage.Interface, prefix st
 	items, err := meta.ExtractList(list)
 	if err != nil {
 		return false, err
+	}
+	if len(items) > c.maxObjects || lm.GetContinue() != "" {
+		return false, errOverflow
 	}
 	objs := make(map[string]runtime.Object, len(items))
 	for _, item := range items {
@@ -222,12 +273,15 @@ func (c *Cache) listAndWatch(ctx context.Context, s storage.Interface, prefix st
 			if ev.Type == watch.Error {
 				return true, fmt.Errorf("the watch failed: %v", ev.Object)
 			}
-			c.apply(ev)
+			if !c.apply(ev) {
+				return true, errOverflow
+			}
 		}
 	}
 }
 
-func (c *Cache) apply(ev watch.Event) {
+// apply applies one event; false means the cache would outgrow its bound.
+func (c *Cache) apply(ev watch.Event) bool {
 	rev, _ := revision(ev.Object)
 	k, ok := key(ev.Object)
 	var obj runtime.Object
@@ -242,7 +296,11 @@ func (c *Cache) apply(ev watch.Event) {
 	case obj != nil && ok:
 		c.objs[k] = obj
 	}
+	if len(c.objs) > c.maxObjects {
+		return false
+	}
 	c.advanceLocked(rev)
+	return true
 }
 
 func key(obj runtime.Object) (string, bool) {
