@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	_ "github.com/go-sql-driver/mysql" // the driver the engine uses
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -69,6 +70,10 @@ type benchEnv struct {
 	crdStored   int
 	crdDeferred string
 	crdStopped  string
+	// experiments is how many experiments each namespace of loaded runs has, and
+	// expUIDs their uids by "namespace/name".
+	experiments int
+	expUIDs     sync.Map
 }
 
 // startEnv starts MariaDB, etcd, kube-apiserver and this server in a temporary directory,
@@ -82,7 +87,7 @@ func startEnv(ctx context.Context, o options) (*benchEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &benchEnv{env: env, selfPID: os.Getpid(), crdFull: true}
+	b := &benchEnv{env: env, selfPID: os.Getpid(), crdFull: true, experiments: o.experiments}
 	if err := b.connect(o); err != nil {
 		_ = env.Stop()
 		return nil, err
@@ -147,6 +152,9 @@ func (b *benchEnv) prepare(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := b.createExperiments(ctx, b.dataNS...); err != nil {
+		return err
+	}
 	for i := range crudExperiments {
 		if err := b.createExperiment(ctx, crudNamespace, crudExperiment(i)); err != nil {
 			return err
@@ -156,6 +164,59 @@ func (b *benchEnv) prepare(ctx context.Context) error {
 }
 
 func crudExperiment(i int) string { return fmt.Sprintf("exp-%03d", i%crudExperiments) }
+
+// loadedExperiment names the i-th experiment of a namespace of loaded runs.
+func loadedExperiment(i int) string { return fmt.Sprintf("exp-%03d", i) }
+
+// createExperiments creates the experiments the loaded runs of namespaces belong to, 16 at
+// a time, and records their uids: each loaded run is owned by its experiment, as a run
+// created through the API is (the leader's sweep deletes runs whose owner is gone).
+func (b *benchEnv) createExperiments(ctx context.Context, namespaces ...string) error {
+	type key struct{ ns, exp string }
+	keys := make(chan key)
+	errs := make(chan error, 16)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for k := range keys {
+				e := &v1beta1.Experiment{ObjectMeta: metav1.ObjectMeta{Name: k.exp}, Spec: v1beta1.ExperimentSpec{DisplayName: k.exp}}
+				created, err := b.runs.PipelinesV1beta1().Experiments(k.ns).Create(ctx, e, metav1.CreateOptions{FieldManager: fieldManager})
+				if err != nil {
+					errs <- fmt.Errorf("creating experiment %s/%s: %w", k.ns, k.exp, err)
+					return
+				}
+				b.expUIDs.Store(k.ns+"/"+k.exp, string(created.UID))
+			}
+		})
+	}
+	var err error
+feed:
+	for _, ns := range namespaces {
+		for i := range b.experiments {
+			select {
+			case keys <- key{ns, loadedExperiment(i)}:
+			case err = <-errs:
+				break feed
+			}
+		}
+	}
+	close(keys)
+	wg.Wait()
+	close(errs)
+	if err != nil {
+		return err
+	}
+	return <-errs
+}
+
+// experimentUID is the uid of experiment exp of namespace ns, created by createExperiments.
+func (b *benchEnv) experimentUID(ns, exp string) string {
+	uid, ok := b.expUIDs.Load(ns + "/" + exp)
+	if !ok {
+		panic(fmt.Sprintf("experiment %s/%s was not created", ns, exp))
+	}
+	return uid.(string)
+}
 
 func (b *benchEnv) createExperiment(ctx context.Context, ns, name string) error {
 	e := &v1beta1.Experiment{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1beta1.ExperimentSpec{DisplayName: name}}

@@ -19,7 +19,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,12 +27,13 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/klog/v2"
 
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apiserver"
 	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
 	mysqlstorage "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql"
 )
@@ -78,18 +78,21 @@ const (
 	slotExperiment
 	slotUID
 	slotCreated
+	slotOwnerUID
 )
 
-// newTemplate cuts stored at the quoted template names, uid and creation time, each of
-// which must occur. (Times equal to the creation time, such as a start time in the same
-// second, are cut too and so take the loaded run's creation time.)
-func newTemplate(stored []byte, uid string, created metav1.Time) (*template, error) {
+// newTemplate cuts stored at the quoted template names, uid, creation time and owner
+// (its experiment's uid), each of which must occur. (Times equal to the creation time,
+// such as a start time in the same second, are cut too and so take the loaded run's
+// creation time.)
+func newTemplate(stored []byte, uid string, created metav1.Time, ownerUID string) (*template, error) {
 	tokens := map[string]int{
 		`"` + templateNamespace + `"`:                  slotNamespace,
 		`"` + templateName + `"`:                       slotName,
 		`"` + templateExperiment + `"`:                 slotExperiment,
 		`"` + uid + `"`:                                slotUID,
 		`"` + created.UTC().Format(time.RFC3339) + `"`: slotCreated,
+		`"` + ownerUID + `"`:                           slotOwnerUID,
 	}
 	seen := map[int]bool{}
 	t := &template{size: len(stored)}
@@ -115,9 +118,9 @@ func newTemplate(stored []byte, uid string, created metav1.Time) (*template, err
 	return t, nil
 }
 
-func (t *template) render(ns, name, experiment, uid string, created time.Time) []byte {
+func (t *template) render(ns, name, experiment, uid string, created time.Time, ownerUID string) []byte {
 	vals := [...]string{slotNamespace: ns, slotName: name, slotExperiment: experiment, slotUID: uid,
-		slotCreated: created.UTC().Format(time.RFC3339)}
+		slotCreated: created.UTC().Format(time.RFC3339), slotOwnerUID: ownerUID}
 	var b bytes.Buffer
 	b.Grow(t.size + 32)
 	for _, p := range t.parts {
@@ -135,7 +138,7 @@ func (t *template) render(ns, name, experiment, uid string, created time.Time) [
 // alike and a namespace's first page is the same at every size.
 func (b *benchEnv) loadedRun(o options, i int) (ns, name, experiment, uid string) {
 	j := i / o.namespaces
-	return b.dataNS[i%o.namespaces], fmt.Sprintf("run-%07d", j), fmt.Sprintf("exp-%03d", j%o.experiments),
+	return b.dataNS[i%o.namespaces], fmt.Sprintf("run-%07d", j), loadedExperiment(j%o.experiments),
 		fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
 }
 
@@ -153,6 +156,8 @@ type templates struct {
 	columns map[string]string
 	// completed is when the loaded runs finished.
 	completed time.Time
+	// ownerUID is the template run's experiment's uid.
+	ownerUID string
 }
 
 // makeTemplates creates the template run on both sides through the API and reads back
@@ -178,16 +183,25 @@ func (b *benchEnv) makeTemplates(ctx context.Context) (*templates, error) {
 		return nil, fmt.Errorf("reading the stored template run: %w", err)
 	}
 	t := &templates{columns: map[string]string{}, completed: r.Status.CompletionTime.Time}
-	if t.server, err = newTemplate(stored, string(r.UID), r.CreationTimestamp); err != nil {
+	if len(r.OwnerReferences) != 1 {
+		return nil, fmt.Errorf("the template run has owners %v, want its experiment", r.OwnerReferences)
+	}
+	t.ownerUID = string(r.OwnerReferences[0].UID)
+	if t.server, err = newTemplate(stored, string(r.UID), r.CreationTimestamp, t.ownerUID); err != nil {
 		return nil, err
 	}
-	var fieldsOf map[string]any
-	if err := json.Unmarshal(stored, &fieldsOf); err != nil {
+	// The columns are the registry's own fields of the run (the loader replaces those that
+	// differ between runs).
+	internal := &pipelines.Run{}
+	if err := apiserver.Scheme.Convert(r, internal, nil); err != nil {
+		return nil, err
+	}
+	_, fields, err := runregistry.GetAttrs(internal)
+	if err != nil {
 		return nil, err
 	}
 	for _, c := range runregistry.Table.Columns {
-		v, _, _ := unstructured.NestedString(fieldsOf, strings.Split(c.Field, ".")...)
-		t.columns[c.Field] = v
+		t.columns[c.Field] = fields[c.Field]
 	}
 
 	// The CRD's twin has the same owner and status, which a CRD create drops and its
@@ -218,7 +232,7 @@ func (b *benchEnv) makeTemplates(ctx context.Context) (*templates, error) {
 	if err != nil || len(resp.Kvs) != 1 {
 		return nil, fmt.Errorf("reading the template CRD run from etcd: %v, %d keys", err, len(resp.Kvs))
 	}
-	if t.crd, err = newTemplate(resp.Kvs[0].Value, string(created.GetUID()), created.GetCreationTimestamp()); err != nil {
+	if t.crd, err = newTemplate(resp.Kvs[0].Value, string(created.GetUID()), created.GetCreationTimestamp(), t.ownerUID); err != nil {
 		return nil, err
 	}
 	klog.InfoS("Templates", "serverBytes", t.server.size, "crdBytes", t.crd.size)
@@ -321,10 +335,12 @@ func (b *benchEnv) loadMySQLRuns(ctx context.Context, t *templates, from, to int
 				v = inExperiment
 			case runregistry.AvailableSinceField:
 				v = runregistry.RetentionKey(ns, t.completed)
+			case runregistry.ExperimentUIDField:
+				v = b.experimentUID(ns, exp)
 			}
 			cols[c] = []byte(v)
 		}
-		objs = append(objs, mysqlstorage.BulkObject{Key: serverKey(ns, name), Value: t.server.render(ns, name, exp, uid, created), Columns: cols})
+		objs = append(objs, mysqlstorage.BulkObject{Key: serverKey(ns, name), Value: t.server.render(ns, name, exp, uid, created, b.experimentUID(ns, exp)), Columns: cols})
 		if len(objs) == mysqlChunk || k == to-1 {
 			if _, err := mysqlstorage.BulkLoad(ctx, b.db, runregistry.Table, objs); err != nil {
 				return fmt.Errorf("loading runs into MySQL: %w", err)
@@ -353,7 +369,7 @@ func (b *benchEnv) loadEtcd(ctx context.Context, o options, t *templates, from, 
 				ops := make([]clientv3.Op, 0, etcdTxnOps)
 				for i := start; i < min(start+etcdTxnOps, to); i++ {
 					ns, name, exp, uid := b.loadedRun(o, i)
-					ops = append(ops, clientv3.OpPut(crdKey(ns, name), string(t.crd.render(ns, name, exp, uid, loadedCreated(i)))))
+					ops = append(ops, clientv3.OpPut(crdKey(ns, name), string(t.crd.render(ns, name, exp, uid, loadedCreated(i), b.experimentUID(ns, exp)))))
 				}
 				if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
 					errs <- fmt.Errorf("loading runs into etcd: %w", err)
@@ -403,6 +419,27 @@ feed:
 		return err
 	}
 	klog.InfoS("Loaded etcd", "runs", b.crdStored-from, "stopped", stopped, "elapsed", time.Since(begin).Round(time.Millisecond))
+	return nil
+}
+
+// loadEtcdRuns writes runs [0, n), named by run, into etcd under kube-apiserver's keys,
+// etcdTxnOps puts per transaction, one transaction at a time.
+func (b *benchEnv) loadEtcdRuns(ctx context.Context, t *templates, n int, run func(i int) (ns, name, experiment, uid string)) error {
+	cli, err := b.etcd()
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	for start := 0; start < n; start += etcdTxnOps {
+		ops := make([]clientv3.Op, 0, etcdTxnOps)
+		for i := start; i < min(start+etcdTxnOps, n); i++ {
+			ns, name, exp, uid := run(i)
+			ops = append(ops, clientv3.OpPut(crdKey(ns, name), string(t.crd.render(ns, name, exp, uid, loadedCreated(i), b.experimentUID(ns, exp)))))
+		}
+		if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+			return fmt.Errorf("loading runs into etcd: %w", err)
+		}
+	}
 	return nil
 }
 

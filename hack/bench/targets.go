@@ -234,7 +234,7 @@ func (t rawTarget) setup(ctx context.Context) error {
 func (t rawTarget) create(ctx context.Context, ns, name, experiment string) error {
 	key := serverKey(ns, name)
 	_, err := t.db.ExecContext(ctx, "INSERT INTO "+rawTable+" (k, experiment, value) VALUES (?, ?, ?)",
-		[]byte(key), []byte(experiment), t.template.render(ns, name, experiment, string(uuid.NewUUID()), time.Now()))
+		[]byte(key), []byte(experiment), t.template.render(ns, name, experiment, string(uuid.NewUUID()), time.Now(), string(uuid.NewUUID())))
 	return err
 }
 

@@ -25,7 +25,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/selection"
 
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/compiler"
 	runregistry "github.com/pipelines-apiserver/pipelines-apiserver/pkg/registry/run"
@@ -201,19 +203,39 @@ func TestTrimWorkflow(t *testing.T) {
 	}
 }
 
+// TestUnfinishedSelector: the selector matches the runs in flight and no finished one,
+// through the fields the registry gives a run, and every term of it is an equality on an
+// indexed column, so that the storage reads only the runs in flight.
 func TestUnfinishedSelector(t *testing.T) {
 	sel, err := fields.ParseSelector(UnfinishedSelector)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []v1beta1.RunPhase{"", v1beta1.RunPhasePending, v1beta1.RunPhaseRunning, v1beta1.RunPhaseCanceling} {
-		if !sel.Matches(fields.Set{"status.phase": string(p)}) {
+	matches := func(p pipelines.RunPhase) bool {
+		_, fs, err := runregistry.GetAttrs(&pipelines.Run{Status: pipelines.RunStatus{Phase: p}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sel.Matches(fs)
+	}
+	for _, p := range []pipelines.RunPhase{"", pipelines.RunPhasePending, pipelines.RunPhaseRunning, pipelines.RunPhaseCanceling} {
+		if !matches(p) {
 			t.Errorf("%q does not match %q", p, UnfinishedSelector)
 		}
 	}
 	for p := range runregistry.FinishedPhases {
-		if sel.Matches(fields.Set{"status.phase": string(p)}) {
+		if matches(p) {
 			t.Errorf("finished phase %q matches %q", p, UnfinishedSelector)
+		}
+	}
+	indexed := map[string]bool{}
+	for _, c := range runregistry.Table.Columns {
+		indexed[c.Field] = true
+	}
+	for _, r := range sel.Requirements() {
+		if r.Operator != selection.Equals && r.Operator != selection.DoubleEquals || !indexed[r.Field] {
+			t.Errorf("%s %s %s is not an equality on an indexed column: the storage would read every run to find those in flight",
+				r.Field, r.Operator, r.Value)
 		}
 	}
 }

@@ -20,6 +20,7 @@ package run
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -43,6 +44,9 @@ const (
 	PipelineNameField   = "spec.pipelineRef.pipelineName"
 	PhaseField          = "status.phase"
 	StorageStateField   = "status.storageState"
+	// FinishedField is "true" for a run in one of FinishedPhases, else "false": the
+	// controllers select the runs in flight by it, through its index.
+	FinishedField = "status.finished"
 )
 
 // The UIDs of a run's owners: its experiment and the job that created it.
@@ -60,6 +64,7 @@ var Table = mysqlstorage.Table{
 		{Field: PipelineNameField, Name: "pipeline", Size: 253},
 		{Field: PhaseField, Name: "phase", Size: 16},
 		{Field: StorageStateField, Name: "storage_state", Size: 16},
+		{Field: FinishedField, Name: "finished", Size: 5},
 		{Field: ExperimentUIDField, Name: "owner_experiment", Size: owner.UIDSize},
 		{Field: JobUIDField, Name: "owner_job", Size: owner.UIDSize},
 		{Field: NewestInNamespaceField, Name: "newest_ns", Size: 63 + 1 + newestSize},
@@ -146,6 +151,7 @@ func GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 	fs[PipelineNameField] = r.Spec.PipelineRef.PipelineName
 	fs[PhaseField] = string(r.Status.Phase)
 	fs[StorageStateField] = string(r.Status.StorageState)
+	fs[FinishedField] = strconv.FormatBool(FinishedPhases.Has(r.Status.Phase))
 	fs[ExperimentUIDField] = owner.UID(r, "Experiment")
 	fs[JobUIDField] = owner.UID(r, "Job")
 	fs[NewestInNamespaceField], fs[NewestInExperimentField] = NewestFirst(r.Namespace, r.Spec.ExperimentName, r.CreationTimestamp.Time)

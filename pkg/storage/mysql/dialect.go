@@ -48,8 +48,10 @@ type statement struct {
 // Fixed statements on the change log and the metadata table.
 var (
 	stmtMaxRevision = statement{"max_revision", "SELECT COALESCE(MAX(id), 0) FROM " + logTable}
-	stmtCompactRev  = statement{"get_compact_revision", "SELECT value FROM " + metaTable + " WHERE name = 'compact_revision'"}
-	stmtInsertLog   = statement{"insert_log",
+	// InnoDB's estimate of a table's rows (from its statistics, without reading the table).
+	stmtTableRows  = statement{"table_rows", "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?"}
+	stmtCompactRev = statement{"get_compact_revision", "SELECT value FROM " + metaTable + " WHERE name = 'compact_revision'"}
+	stmtInsertLog  = statement{"insert_log",
 		"INSERT INTO " + logTable + " (k, created, deleted, prev_revision, value) VALUES (?, ?, ?, ?, ?)"}
 	// A filler row takes the id of a transaction that rolled back, so the tail can move on.
 	stmtFillGap = statement{"fill_gap",
@@ -89,7 +91,7 @@ var (
 
 // tableStatements are the statements on one resource table.
 type tableStatements struct {
-	insert, setRevision, update, delete, get, count, stats, expired statement
+	insert, setRevision, update, delete, get, count, statsSample, expired statement
 	// listPrefix is completed by list() with column filters, ORDER BY and LIMIT.
 	listPrefix string
 	// batches holds the statements of a batch of creates, by batch size.
@@ -145,8 +147,9 @@ func newTableStatements(t Table) tableStatements {
 		// Counts at most its last argument's rows, so its cost is bounded (see maxCounted).
 		count: statement{t.Name + "_count", "SELECT COUNT(*) FROM (SELECT 1 FROM " + t.Name +
 			" WHERE k >= ? AND k < ? AND revision <= ? LIMIT ?) c"},
-		stats: statement{t.Name + "_stats", "SELECT COUNT(*), COALESCE(SUM(LENGTH(l.value)), 0) FROM " + t.Name +
-			" r JOIN " + logTable + " l ON l.id = r.revision WHERE r.k >= ? AND r.k < ?"},
+		// The stored size of the first rows of a range, bounded by its last argument.
+		statsSample: statement{t.Name + "_stats_sample", "SELECT COUNT(*), COALESCE(SUM(LENGTH(l.value)), 0) FROM (SELECT revision FROM " +
+			t.Name + " WHERE k >= ? AND k < ? LIMIT ?) r JOIN " + logTable + " l ON l.id = r.revision"},
 		expired: statement{t.Name + "_expired", "SELECT k, revision FROM " + t.Name +
 			" WHERE expires_at IS NOT NULL AND expires_at <= ? AND k >= ? AND k < ? ORDER BY expires_at LIMIT 100"},
 		listPrefix: "SELECT r.k, r.revision, l.value FROM " + t.Name + " r JOIN " + logTable +

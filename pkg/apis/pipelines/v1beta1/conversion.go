@@ -28,8 +28,8 @@ var selectableFields = map[string][]string{
 	"Pipeline":        nil,
 	"PipelineVersion": {"spec.pipelineName"},
 	"Experiment":      {"status.storageState"},
-	"Run":             {"spec.experimentName", "spec.pipelineRef.pipelineName", "status.phase", "status.storageState"},
-	RecentRunKind:     {"spec.experimentName", "spec.pipelineRef.pipelineName", "status.phase", "status.storageState"},
+	"Run":             {"spec.experimentName", "spec.pipelineRef.pipelineName", "status.phase", "status.storageState", "status.finished"},
+	RecentRunKind:     {"spec.experimentName", "spec.pipelineRef.pipelineName", "status.phase", "status.storageState", "status.finished"},
 	"Job":             {"spec.experimentName", "spec.pipelineRef.pipelineName"},
 }
 
