@@ -138,7 +138,7 @@ func (t *template) render(ns, name, experiment, uid string, created time.Time, o
 // alike and a namespace's first page is the same at every size.
 func (b *benchEnv) loadedRun(o options, i int) (ns, name, experiment, uid string) {
 	j := i / o.namespaces
-	return b.dataNS[i%o.namespaces], fmt.Sprintf("run-%07d", j), loadedExperiment(j%o.experiments),
+	return b.dataNS[i%o.namespaces], fmt.Sprintf("run-%07d", j), loadedExperiment(j % o.experiments),
 		fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
 }
 

@@ -297,7 +297,7 @@ func (b *benchEnv) loadBigNamespace(ctx context.Context, o options, t *templates
 	}
 	n := o.bigNamespace
 	run := func(i int) (string, string, string, string) {
-		return bigNS, fmt.Sprintf("run-%07d", i), loadedExperiment(i%o.experiments), fmt.Sprintf("00000000-0000-4000-9000-%012d", i)
+		return bigNS, fmt.Sprintf("run-%07d", i), loadedExperiment(i % o.experiments), fmt.Sprintf("00000000-0000-4000-9000-%012d", i)
 	}
 	begin := time.Now()
 	if err := b.loadMySQLRuns(ctx, t, 0, n, func(k int) int { return k }, run); err != nil {

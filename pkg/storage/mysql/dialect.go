@@ -396,9 +396,14 @@ func errorCode(err error) string {
 // orderedListStatement reads a page in order of column c, then key: the rows after the
 // cursor (c, k) and before the end of the range of c's values, within a key range, at
 // or below a revision. The (c, k) index returns them in that order.
+//
+// The index is forced: when the order's range and the key range hold the same rows (a
+// namespace's newest-first index, whose values start with the namespace), MariaDB chose
+// the primary key and sorted the whole namespace (EXPLAIN at 1M runs: PRIMARY, 18,528
+// rows, "Using filesort"; 30 ms a page where the index takes under 1 ms).
 func orderedListStatement(t Table, c Column) statement {
 	return statement{t.Name + "_list_ordered_by_" + c.Name,
-		"SELECT r.k, r.revision, l.value, r." + c.Name + " FROM " + t.Name + " r JOIN " + logTable +
+		"SELECT r.k, r.revision, l.value, r." + c.Name + " FROM " + t.Name + " r FORCE INDEX (" + t.Name + "_" + c.Name + ") JOIN " + logTable +
 			" l ON l.id = r.revision WHERE (r." + c.Name + " > ? OR (r." + c.Name + " = ? AND r.k > ?)) AND r." +
 			c.Name + " < ? AND r.k >= ? AND r.k < ? AND r.revision <= ? ORDER BY r." + c.Name + ", r.k LIMIT ?"}
 }

@@ -21,9 +21,11 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -318,5 +320,50 @@ func TestListPagesAreBounded(t *testing.T) {
 	}
 	if want := 2500/pageScanBudget(10) + 1; pages != want {
 		t.Errorf("in order: %d pages, want %d", pages, want)
+	}
+}
+
+// TestListInOrderReadsTheIndex: a page in order of a column reads the (column, key) index
+// from the cursor on, not every key of the prefix sorted. When the order's range and the
+// prefix's range hold the same rows (a namespace's newest-first index, whose values start
+// with the namespace), MariaDB chose the primary key and a filesort of the whole namespace
+// on make bench's database at 1M runs (30 ms a page, against 0.8 ms for the index); the
+// statement now forces the index. This data does not lead the optimizer astray by itself,
+// so the test guards the plan rather than reproducing the choice.
+func TestListInOrderReadsTheIndex(t *testing.T) {
+	dsn := mysqltesting.SharedServer(t).NewDatabase(t)
+	s := newPodStore(t, testBackend(t, dsn), defaultSetup())
+	// Distinct node names that start with the namespace, as newest_ns values do.
+	ctx := context.Background()
+	for _, ns := range []string{"a", "b", "c"} {
+		objs := make([]BulkObject, 0, 20000)
+		for i := range cap(objs) {
+			p := podNamed(ns, fmt.Sprintf("p%05d", i), fmt.Sprintf("%s/%05d", ns, 20000-i), nil)
+			data, err := runtime.Encode(s.codec, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs = append(objs, BulkObject{Key: "/pods/" + ns + "/" + p.Name, Value: append([]byte(testPrefix), data...),
+				Columns: [][]byte{[]byte(p.Spec.NodeName)}})
+		}
+		if _, err := BulkLoad(ctx, s.b.db, podsTable, objs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.b.db.ExecContext(ctx, "ANALYZE TABLE pods"); err != nil {
+		t.Fatal(err)
+	}
+	c := podsTable.Columns[0]
+	stmt := orderedListStatement(podsTable, c)
+	lo := "/pods/b/"
+	rows, err := s.b.db.QueryContext(ctx, "EXPLAIN "+stmt.text, []byte("b/"), []byte("b/"), []byte(""), []byte("b0"),
+		[]byte(lo), []byte(prefixEnd(lo)), int64(math.MaxInt64), 101)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := explainRows(t, rows)
+	t.Logf("EXPLAIN %s\n%v", stmt.text, plan)
+	if len(plan) == 0 || plan[0]["key"] != "pods_node_name" || strings.Contains(plan[0]["Extra"], "filesort") {
+		t.Errorf("the ordered page does not read the (node_name, k) index in order: %v", plan)
 	}
 }
