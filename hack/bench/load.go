@@ -54,10 +54,7 @@ const (
 	// etcdGuardStep is how many runs are written to etcd between two looks at
 	// kube-apiserver's memory.
 	etcdGuardStep = 20_000
-	// dropWait bounds the wait for kube-apiserver to give memory back after the CRD's
-	// runs are deleted.
-	dropWait = 3 * time.Minute
-	// loadDeadline bounds one size's load: 9M runs into MySQL take most of an hour here.
+	// loadDeadline bounds one size's load: 9M runs into MySQL took 16 minutes here.
 	loadDeadline = 3 * time.Hour
 )
 
