@@ -18,8 +18,10 @@ package mysql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,11 +30,14 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/apiserver/pkg/apis/example"
 	examplev1 "k8s.io/apiserver/pkg/apis/example/v1"
 	"k8s.io/apiserver/pkg/storage"
+
+	mysqltesting "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql/testing"
 )
 
 // TestBulkLoad checks that bulk-loaded objects are indistinguishable from created ones:
@@ -176,5 +181,50 @@ func TestStatsReadsABoundedPart(t *testing.T) {
 	// InnoDB's estimate is a sample's: within half of the truth.
 	if stats.ObjectCount < statsCounted || stats.ObjectCount < n/2 || stats.ObjectCount > 2*n {
 		t.Errorf("ObjectCount %d, stored %d", stats.ObjectCount, n)
+	}
+}
+
+// TestBackfillResumesAfterInterruption: a column added to a table with rows is filled from
+// the stored objects; a backfill cut short (here after 10 rows) is done again at the next
+// start, so that no row stays out of a selector on the column. (It was not: the column
+// existed by then, so nothing was filled, and those rows were never found by it.)
+func TestBackfillResumesAfterInterruption(t *testing.T) {
+	dsn := mysqltesting.SharedServer(t).NewDatabase(t)
+	before := testBackend(t, dsn, func(c *Config) { c.Tables = []Table{{ResourcePrefix: "/pods", Name: "pods"}} })
+	s := newPodStore(t, before, defaultSetup())
+	ctx := context.Background()
+	const n = 30
+	for i := range n {
+		p := podNamed("ns", fmt.Sprintf("p%02d", i), "node-"+strconv.Itoa(i%3), nil)
+		if err := s.Create(ctx, "/pods/ns/"+p.Name, p, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	backfillInterrupt = func(rows int) error {
+		if rows == 10 {
+			return errors.New("interrupted")
+		}
+		return nil
+	}
+	_, err := testBackend(t, dsn).NewStore(ctx, StoreOptions{Codec: defaultSetup().codec, Transformer: defaultSetup().transformer,
+		ResourcePrefix: "/pods/", GroupResource: schema.GroupResource{Resource: "pods"},
+		NewFunc: func() runtime.Object { return &example.Pod{} }, NewListFunc: func() runtime.Object { return &example.PodList{} },
+		GetAttrs: podAttrs})
+	backfillInterrupt = nil
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("the interrupted backfill: %v", err)
+	}
+	after := newPodStore(t, testBackend(t, dsn), defaultSetup())
+	out := &example.PodList{}
+	pred := storage.SelectionPredicate{Label: labels.Everything(), Field: fields.OneTermEqualSelector("spec.nodeName", "node-1"), GetAttrs: podAttrs}
+	if err := after.GetList(ctx, "/pods/", storage.ListOptions{Recursive: true, Predicate: pred}, out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Items) != n/3 {
+		t.Errorf("spec.nodeName=node-1 found %d pods, want %d", len(out.Items), n/3)
+	}
+	var markers int
+	if err := after.b.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+metaTable+" WHERE name LIKE 'backfill %'").Scan(&markers); err != nil || markers != 0 {
+		t.Errorf("backfill markers left: %d, %v", markers, err)
 	}
 }

@@ -77,11 +77,10 @@ func (s *store) deleteExpired(ctx context.Context, lo, hi string) error {
 	return nil
 }
 
-// backfill fills columns just added to an existing table from the stored objects.
-func (s *store) backfill(ctx context.Context, added []Column) error {
-	if len(added) == 0 {
-		return nil
-	}
+// backfill fills the table's columns from the stored objects, every row, then clears the
+// table's backfill marker. Rows changed meanwhile were written by writers that fill the
+// columns themselves.
+func (s *store) backfill(ctx context.Context) error {
 	sets := ""
 	for i, c := range s.table.Columns {
 		if i > 0 {
@@ -117,7 +116,22 @@ func (s *store) backfill(ctx context.Context, added []Column) error {
 			return err
 		}
 		n++
+		if n%100_000 == 0 {
+			klog.InfoS("Backfilling indexed columns", "table", s.table.Name, "rows", n)
+		}
+		if backfillInterrupt != nil {
+			if err := backfillInterrupt(n); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := s.b.db.ExecContext(ctx, "DELETE FROM "+metaTable+" WHERE name = ?", backfillMarker(s.table.Name)); err != nil {
+		return fmt.Errorf("backfilling %s: clearing its marker: %w", s.table.Name, err)
 	}
 	klog.InfoS("Backfilled indexed columns", "table", s.table.Name, "rows", n)
 	return nil
 }
+
+// backfillInterrupt, when set (by tests), is called after each row backfilled and ends the
+// backfill with its error.
+var backfillInterrupt func(rows int) error

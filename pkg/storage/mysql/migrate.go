@@ -133,9 +133,16 @@ func migrate(ctx context.Context, d *dialect) error {
 	})
 }
 
-// ensureTable creates a resource table, or adds the indexed columns it lacks. It returns
-// the columns that were added, which the caller must backfill from the stored objects.
-func ensureTable(ctx context.Context, d *dialect, t Table) (added []Column, err error) {
+// backfillMarker names the metadata row that says a table's columns still need to be
+// filled from the stored objects: written before the columns are added and deleted once
+// they are filled, so that a backfill cut short (a crash, a timeout) is done again at the
+// next start rather than leaving rows that no selector on those columns finds.
+func backfillMarker(table string) string { return "backfill " + table }
+
+// ensureTable creates a resource table, or adds the indexed columns it lacks. It says
+// whether the table's columns must be backfilled from the stored objects (columns were
+// added now, or a backfill before did not finish).
+func ensureTable(ctx context.Context, d *dialect, t Table) (backfill bool, err error) {
 	err = withSchemaLock(ctx, d, func(conn *sql.Conn) error {
 		ddl := "CREATE TABLE IF NOT EXISTS " + t.Name + " (\n" +
 			"k VARBINARY(" + strconv.Itoa(maxKeySize) + ") NOT NULL,\n" +
@@ -174,14 +181,22 @@ func ensureTable(ctx context.Context, d *dialect, t Table) (added []Column, err 
 			if have[c.Name] {
 				continue
 			}
+			if _, err := conn.ExecContext(ctx, "INSERT INTO "+metaTable+" (name, value) VALUES (?, 1) ON DUPLICATE KEY UPDATE value = 1",
+				backfillMarker(t.Name)); err != nil {
+				return fmt.Errorf("marking %s for a backfill: %w", t.Name, err)
+			}
 			if _, err := conn.ExecContext(ctx, "ALTER TABLE "+t.Name+" ADD COLUMN "+c.Name+" VARBINARY("+
 				strconv.Itoa(c.Size)+") NOT NULL DEFAULT '', ADD KEY "+t.Name+"_"+c.Name+" ("+c.Name+", k)"); err != nil {
 				return fmt.Errorf("adding column %s to %s: %w", c.Name, t.Name, err)
 			}
 			klog.InfoS("Added indexed column", "table", t.Name, "column", c.Name, "field", c.Field)
-			added = append(added, c)
 		}
+		var pending int
+		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+metaTable+" WHERE name = ?", backfillMarker(t.Name)).Scan(&pending); err != nil {
+			return fmt.Errorf("reading whether %s needs a backfill: %w", t.Name, err)
+		}
+		backfill = pending > 0
 		return nil
 	})
-	return added, err
+	return backfill, err
 }

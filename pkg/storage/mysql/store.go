@@ -118,12 +118,17 @@ func (b *Backend) NewStore(ctx context.Context, opts StoreOptions) (storage.Inte
 	}
 	// A resource's own table exists once its store does, columns or not.
 	if t.Name != DefaultTable {
-		added, err := ensureTable(ctx, b.d, t)
+		pending, err := ensureTable(ctx, b.d, t)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.backfill(ctx, added); err != nil {
-			return nil, err
+		// Not bounded by ctx, which bounds making a store: a backfill takes as long as
+		// reading every stored object (about an hour at 10M runs); until it is done the
+		// store is not made and the server not ready.
+		if pending {
+			if err := s.backfill(b.runContext()); err != nil {
+				return nil, err
+			}
 		}
 	}
 	b.start(b.runContext(), "ttl "+opts.ResourcePrefix, s.sweepExpired)
