@@ -122,9 +122,9 @@ func (b *Backend) NewStore(ctx context.Context, opts StoreOptions) (storage.Inte
 		if err != nil {
 			return nil, err
 		}
-		// Not bounded by ctx, which bounds making a store: a backfill takes as long as
-		// reading every stored object (about an hour at 10M runs); until it is done the
-		// store is not made and the server not ready.
+		// Not bounded by ctx, which bounds making a store: a backfill reads, decodes and
+		// updates every stored object; until it is done the store is not made and the
+		// server not ready.
 		if pending {
 			if err := s.backfill(b.runContext()); err != nil {
 				return nil, err
