@@ -38,6 +38,7 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/controlplane"
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
+	"github.com/pipelines-apiserver/pipelines-apiserver/test/shareddata"
 )
 
 // workflows lists the workflows of a run.
@@ -67,10 +68,10 @@ func parameters(wf *unstructured.Unstructured) []string {
 // with the run's parameters, labels and owner.
 func TestKFPv1RunsBecomeWorkflows(t *testing.T) {
 	setup(t)
-	files, _ := filepath.Glob(filepath.Join(shared, "kfp-v1", "*.yaml"))
+	dir := shareddata.Dir(t, "kfp-v1")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if len(files) == 0 {
-		framework.SkipOrFail(t, &framework.MissingDependencyError{Msg: "no KFP v1 pipelines in " + shared,
-			Fix: "the shared test data must sit beside the repository, as in CI"})
+		t.Fatalf("no KFP v1 pipelines in %s", dir)
 	}
 	ns := newNamespace(t)
 	c := clientFor(t, framework.AdminUser)

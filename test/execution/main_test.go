@@ -51,13 +51,8 @@ import (
 )
 
 // shared is the test data beside the repository (always present in CI), or beside
-// the folder of a worktree.
-var shared = func() string {
-	if dir, err := shareddata.Root(); err == nil {
-		return dir
-	}
-	return filepath.Join("..", "..", "..", "shared", "testdata")
-}()
+// the folder of a worktree; "" when there is none, which TestMain reports.
+var shared, _ = shareddata.Root()
 
 // Lease timings short enough that a hand-over fits in a test, long enough for a busy
 // two-core machine to renew in time.

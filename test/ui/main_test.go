@@ -61,13 +61,8 @@ import (
 )
 
 // shared is the test data beside the repository (always present in CI), or beside
-// the folder of a worktree.
-var shared = func() string {
-	if dir, err := shareddata.Root(); err == nil {
-		return dir
-	}
-	return filepath.Join("..", "..", "..", "shared", "testdata")
-}()
+// the folder of a worktree; "" when there is none, which TestMain reports.
+var shared, _ = shareddata.Root()
 
 const (
 	// defaultWait bounds waiting for the controllers and the browser, on a busy machine.

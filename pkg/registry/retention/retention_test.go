@@ -379,12 +379,8 @@ func TestRetention(t *testing.T) {
 				t.Fatal(err)
 			}
 			prefix := "/registry/pipelines.kubeflow.org/runs/"
-			rows, err := e.db.QueryContext(t.Context(), "EXPLAIN "+q, "ns-cluster/", runregistry.RetentionKey("ns-cluster", now),
+			plan := mysqltesting.Explain(t.Context(), t, e.db, q, "ns-cluster/", runregistry.RetentionKey("ns-cluster", now),
 				prefix, prefix[:len(prefix)-1]+"0", batchSize)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan := explain(t, rows)
 			t.Logf("EXPLAIN %s\n%v", q, plan)
 			col := map[string]string{runregistry.AvailableSinceField: "available_since", runregistry.ArchivedSinceField: "archived_since"}[f]
 			if len(plan) != 1 || plan[0]["key"] != "runs_"+col || plan[0]["type"] != "range" ||
@@ -570,34 +566,4 @@ func counter(t *testing.T, name string) float64 {
 	}
 	t.Fatalf("no counter %s", name)
 	return 0
-}
-
-// explain reads an EXPLAIN's rows as maps from column to value.
-func explain(t *testing.T, rows *sql.Rows) []map[string]string {
-	t.Helper()
-	defer func() { _ = rows.Close() }()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var plan []map[string]string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		row := map[string]string{}
-		for i, c := range cols {
-			row[c] = vals[i].String
-		}
-		plan = append(plan, row)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return plan
 }

@@ -356,12 +356,8 @@ func TestListInOrderReadsTheIndex(t *testing.T) {
 	c := podsTable.Columns[0]
 	stmt := orderedListStatement(podsTable, c)
 	lo := "/pods/b/"
-	rows, err := s.b.db.QueryContext(ctx, "EXPLAIN "+stmt.text, []byte("b/"), []byte("b/"), []byte(""), []byte("b0"),
+	plan := mysqltesting.Explain(ctx, t, s.b.db, stmt.text, []byte("b/"), []byte("b/"), []byte(""), []byte("b0"),
 		[]byte(lo), []byte(prefixEnd(lo)), int64(math.MaxInt64), 101)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := explainRows(t, rows)
 	t.Logf("EXPLAIN %s\n%v", stmt.text, plan)
 	if len(plan) == 0 || plan[0]["key"] != "pods_node_name" || strings.Contains(plan[0]["Extra"], "filesort") {
 		t.Errorf("the ordered page does not read the (node_name, k) index in order: %v", plan)

@@ -26,6 +26,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/apis/example"
+
+	mysqltesting "github.com/pipelines-apiserver/pipelines-apiserver/pkg/storage/mysql/testing"
 )
 
 // TestIndexedValues: the distinct values of an indexed field, in pages, read by skipping
@@ -136,44 +138,10 @@ func TestIndexedRange(t *testing.T) {
 	// The plan: a range of the (node_name, k) index, no filesort.
 	stmt := rangeStatement(podsTable, podsTable.Columns[0])
 	prefix := "/pods/"
-	rows, err := s.b.d.db.QueryContext(ctx, "EXPLAIN "+stmt.text, "t-100", "t-120", prefix, prefixEnd(prefix), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := explainRows(t, rows)
+	plan := mysqltesting.Explain(ctx, t, s.b.d.db, stmt.text, "t-100", "t-120", prefix, prefixEnd(prefix), 10)
 	t.Logf("EXPLAIN %s\n%v", stmt.text, plan)
 	if len(plan) != 1 || plan[0]["key"] != "pods_node_name" || plan[0]["type"] != "range" ||
 		strings.Contains(plan[0]["Extra"], "filesort") {
 		t.Errorf("the range is not read from the index alone: %v", plan)
 	}
-}
-
-// explainRows reads an EXPLAIN's rows as maps from column to value.
-func explainRows(t *testing.T, rows *sql.Rows) []map[string]string {
-	t.Helper()
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var plan []map[string]string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		row := map[string]string{}
-		for i, c := range cols {
-			row[c] = vals[i].String
-		}
-		plan = append(plan, row)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return plan
 }
