@@ -18,6 +18,7 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -226,5 +227,39 @@ func TestBackfillResumesAfterInterruption(t *testing.T) {
 	var markers int
 	if err := after.b.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+metaTable+" WHERE name LIKE 'backfill %'").Scan(&markers); err != nil || markers != 0 {
 		t.Errorf("backfill markers left: %d, %v", markers, err)
+	}
+}
+
+// TestSnapshotIsolation: a read transaction leaves the isolation level alone only when the
+// sessions already run at REPEATABLE READ, which the snapshot of a list needs.
+func TestSnapshotIsolation(t *testing.T) {
+	dsn := mysqltesting.SharedServer(t).NewDatabase(t)
+	for _, tc := range []struct {
+		param, level string
+		want         sql.IsolationLevel
+	}{
+		{"", "REPEATABLE-READ", sql.LevelDefault},
+		{"tx_isolation=%27READ-COMMITTED%27", "READ-COMMITTED", sql.LevelRepeatableRead},
+	} {
+		d := dsn
+		if tc.param != "" {
+			sep := "?"
+			if strings.Contains(d, "?") {
+				sep = "&"
+			}
+			d += sep + tc.param
+		}
+		db, err := sql.Open("mysql", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var level string
+		if err := db.QueryRow("SELECT @@SESSION.tx_isolation").Scan(&level); err != nil || level != tc.level {
+			t.Fatalf("sessions at %q (%v), want %s", level, err, tc.level)
+		}
+		if got := snapshotIsolationFor(context.Background(), db); got != tc.want {
+			t.Errorf("sessions at %s (%q): %v, want %v", level, tc.param, got, tc.want)
+		}
+		_ = db.Close()
 	}
 }
