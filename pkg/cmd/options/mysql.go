@@ -58,6 +58,7 @@ type MySQLOptions struct {
 	HistoryRetention  time.Duration
 	BookmarkInterval  time.Duration
 	WatchQueueBytes   int64
+	DecodedCacheBytes int64
 	ConnectTimeout    time.Duration
 	StatementTimeout  time.Duration
 }
@@ -80,6 +81,7 @@ func NewMySQLOptions() *MySQLOptions {
 		HistoryRetention:  5 * time.Minute,
 		BookmarkInterval:  time.Minute,
 		WatchQueueBytes:   mysqlstorage.DefaultWatchQueueBytes,
+		DecodedCacheBytes: mysqlstorage.DefaultDecodedCacheBytes,
 		ConnectTimeout:    5 * time.Second,
 		StatementTimeout:  30 * time.Second,
 	}
@@ -110,6 +112,9 @@ func (o *MySQLOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.WatchQueueBytes, "mysql-watch-queue-bytes", o.WatchQueueBytes,
 		"Bytes of events (keys and stored objects) one watch may hold for a client that does not keep up; past it the watch is "+
 			"ended and its client resumes from the last revision it received. One event is always let through.")
+	fs.Int64Var(&o.DecodedCacheBytes, "mysql-decoded-cache-bytes", o.DecodedCacheBytes,
+		"Stored bytes of recently read objects each resource keeps decoded, so that a version read again (a page polled again, "+
+			"an object just written, one change sent to several watches) is copied rather than parsed again. 0 keeps none.")
 	fs.DurationVar(&o.ConnectTimeout, "mysql-connect-timeout", o.ConnectTimeout, "Timeout for establishing a connection to the database.")
 	fs.DurationVar(&o.StatementTimeout, "mysql-statement-timeout", o.StatementTimeout,
 		"Read and write timeout of a database connection, so a vanished server cannot hang a request that has no deadline.")
@@ -175,6 +180,9 @@ func (o *MySQLOptions) Validate() []error {
 	if o.WatchQueueBytes < 1 {
 		errs = append(errs, fmt.Errorf("--mysql-watch-queue-bytes must be positive, not %d", o.WatchQueueBytes))
 	}
+	if o.DecodedCacheBytes < 0 {
+		errs = append(errs, fmt.Errorf("--mysql-decoded-cache-bytes must not be negative, not %d", o.DecodedCacheBytes))
+	}
 	if o.HistoryRetention < 0 {
 		errs = append(errs, fmt.Errorf("--mysql-history-retention must not be negative, not %s", o.HistoryRetention))
 	}
@@ -198,6 +206,10 @@ func (o *MySQLOptions) ApplyTo(cfg *mysqlstorage.Config) error {
 	cfg.CompactionInterval = o.HistoryRetention
 	cfg.BookmarkInterval = o.BookmarkInterval
 	cfg.WatchQueueBytes = o.WatchQueueBytes
+	cfg.DecodedCacheBytes = o.DecodedCacheBytes
+	if o.DecodedCacheBytes == 0 {
+		cfg.DecodedCacheBytes = -1 // none; the engine's zero means its default
+	}
 	return nil
 }
 

@@ -54,6 +54,8 @@ func TestMySQLOptionsValidate(t *testing.T) {
 		{"dsn allowAllFiles", []string{"--mysql-dsn=u:p@tcp(db:3306)/x?allowAllFiles=true"}, []string{"allowAllFiles"}},
 		{"dsn forced options", []string{"--mysql-dsn=u:p@tcp(db:3306)/x?interpolateParams=true&multiStatements=true&parseTime=true"}, nil},
 		{"watch queue", []string{"--mysql-host=db", "--mysql-watch-queue-bytes=0"}, []string{"--mysql-watch-queue-bytes"}},
+		{"decoded cache", []string{"--mysql-host=db", "--mysql-decoded-cache-bytes=-1"}, []string{"--mysql-decoded-cache-bytes"}},
+		{"no decoded cache", []string{"--mysql-host=db", "--mysql-decoded-cache-bytes=0"}, nil},
 		{"many at once", []string{"--mysql-host=db", "--mysql-port=0", "--mysql-max-open-conns=0",
 			"--mysql-watch-poll-interval=0s", "--mysql-tls-cert-file=/nonexistent", "--mysql-prefix=registry"},
 			[]string{"--mysql-port 0", "--mysql-max-open-conns", "--mysql-watch-poll-interval", "go together", "--mysql-tls-cert-file", "--mysql-prefix"}},
@@ -112,7 +114,13 @@ func TestMySQLOptionsApplyTo(t *testing.T) {
 	if parsed.ReadTimeout != o.StatementTimeout || parsed.Timeout != o.ConnectTimeout {
 		t.Errorf("timeouts not applied: read=%s connect=%s", parsed.ReadTimeout, parsed.Timeout)
 	}
-	if cfg.PollInterval != 50*time.Millisecond || cfg.CompactionInterval != time.Hour || cfg.MaxOpenConns != 32 || cfg.WatchQueueBytes != 1<<20 {
+	if cfg.PollInterval != 50*time.Millisecond || cfg.CompactionInterval != time.Hour || cfg.MaxOpenConns != 32 || cfg.WatchQueueBytes != 1<<20 ||
+		cfg.DecodedCacheBytes != mysqlstorage.DefaultDecodedCacheBytes {
 		t.Errorf("engine settings not applied: %+v", cfg)
+	}
+	// The flag's 0 keeps nothing decoded; the engine's own 0 would mean its default.
+	o.DecodedCacheBytes = 0
+	if err := o.ApplyTo(&cfg); err != nil || cfg.DecodedCacheBytes >= 0 {
+		t.Errorf("--mysql-decoded-cache-bytes=0 gave the engine %d (%v), want a negative value: none", cfg.DecodedCacheBytes, err)
 	}
 }

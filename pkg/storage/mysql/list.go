@@ -187,20 +187,23 @@ func continueExpired(continueKey, keyPrefix string) error {
 }
 
 func (s *store) appendItem(ctx context.Context, item kv, pred storage.SelectionPredicate, newItem func() runtime.Object, v reflect.Value) error {
+	if err := ctx.Err(); err != nil {
+		return storage.NewTimeoutError(item.key, "request did not complete within requested timeout")
+	}
 	data, _, err := s.getTransformer().TransformFromStorage(ctx, item.value, authenticatedData(item.key))
 	if err != nil {
 		return storage.NewInternalError(fmt.Errorf("unable to transform key %q: %w", item.key, err))
 	}
-	if err := ctx.Err(); err != nil {
-		return storage.NewTimeoutError(item.key, "request did not complete within requested timeout")
-	}
-	obj, _, err := s.codec.Decode(data, nil, newItem())
-	if err != nil {
-		skipCorrupt(item.key, err)
-		return nil
-	}
-	if err := s.versioner.UpdateObject(obj, uint64(item.rev)); err != nil {
-		return fmt.Errorf("setting the resource version of %q: %w", item.key, err)
+	obj := s.decoded.object(item.key, item.rev, reflect.PointerTo(v.Type().Elem()))
+	if obj == nil {
+		if obj, _, err = s.codec.Decode(data, nil, newItem()); err != nil {
+			skipCorrupt(item.key, err)
+			return nil
+		}
+		if err := s.versioner.UpdateObject(obj, uint64(item.rev)); err != nil {
+			return fmt.Errorf("setting the resource version of %q: %w", item.key, err)
+		}
+		s.decoded.add(item.key, item.rev, len(item.value), obj)
 	}
 	if matched, err := pred.Matches(obj); err == nil && matched {
 		v.Set(reflect.Append(v, reflect.ValueOf(obj).Elem()))

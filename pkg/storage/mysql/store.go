@@ -69,10 +69,12 @@ type store struct {
 	resourcePrefix string
 	groupResource  schema.GroupResource
 	newFunc        func() runtime.Object
+	objType        reflect.Type // newFunc's; nil without newFunc
 	newListFunc    func() runtime.Object
 	getAttrs       storage.AttrFunc
 	sizeEstimation atomic.Bool
 	creates        createBatcher
+	decoded        *decodedObjects
 }
 
 var _ storage.Interface = (*store)(nil)
@@ -104,6 +106,10 @@ func (b *Backend) NewStore(ctx context.Context, opts StoreOptions) (storage.Inte
 		newFunc:        opts.NewFunc,
 		newListFunc:    opts.NewListFunc,
 		getAttrs:       opts.GetAttrs,
+		decoded:        newDecodedObjects(b.cfg.DecodedCacheBytes),
+	}
+	if opts.NewFunc != nil {
+		s.objType = reflect.TypeOf(opts.NewFunc())
 	}
 	for _, c := range t.Columns {
 		s.indexed[c.Field] = c
@@ -335,8 +341,18 @@ func (s *store) Create(ctx context.Context, key string, obj, out runtime.Object,
 		return err
 	}
 	if out != nil {
-		return s.decode(data, out, rev)
+		return s.decodeWritten(key, data, len(stored), out, rev)
 	}
+	return nil
+}
+
+// decodeWritten decodes what a write stored into out, and keeps it for the reads and the
+// watch events of that version that follow.
+func (s *store) decodeWritten(key string, data []byte, size int, out runtime.Object, rev int64) error {
+	if err := s.decode(data, out, rev); err != nil {
+		return err
+	}
+	s.decoded.add(key, rev, size, out)
 	return nil
 }
 
@@ -395,13 +411,19 @@ func (s *store) Get(ctx context.Context, key string, opts storage.GetOptions, ou
 		}
 		return storage.NewKeyNotFoundError(key, 0)
 	}
+	// Transformed even when kept decoded: an object the transformer can no longer read
+	// (its key removed from the encryption configuration) must fail as it would uncached.
 	data, _, err := s.getTransformer().TransformFromStorage(ctx, stored, authenticatedData(key))
 	if err != nil {
 		return storage.NewInternalError(err)
 	}
+	if s.decoded.into(key, rev, out) {
+		return nil
+	}
 	if err := s.decode(data, out, rev); err != nil {
 		return storage.NewCorruptObjError(key, err)
 	}
+	s.decoded.add(key, rev, len(stored), out)
 	return nil
 }
 
@@ -663,7 +685,7 @@ func (s *store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 		if err != nil {
 			return err
 		}
-		return s.decode(data, destination, rev)
+		return s.decodeWritten(key, data, len(stored), destination, rev)
 	}
 }
 

@@ -387,7 +387,7 @@ func (w *watcher) transform(e *event) (*watch.Event, error) {
 	var cur, old runtime.Object
 	var err error
 	if !e.deleted {
-		if cur, err = w.decode(e.key, e.value, e.rev); err != nil {
+		if cur, err = w.decodeCurrent(e.key, e.value, e.rev); err != nil {
 			if errors.As(err, new(*undecodable)) {
 				skipCorrupt(e.key, err) // see corrupt.go
 				return nil, nil
@@ -452,11 +452,39 @@ func (w *watcher) matches(obj runtime.Object) bool {
 	return err == nil && ok
 }
 
-func (w *watcher) decode(key string, stored []byte, rev int64) (runtime.Object, error) {
-	data, _, err := w.s.getTransformer().TransformFromStorage(w.ctx, stored, authenticatedData(key))
+// decodeCurrent decodes key's object at rev, the version stored then. Every watcher of the
+// resource (and reads of that version) share one decode through the store's decoded objects.
+func (w *watcher) decodeCurrent(key string, stored []byte, rev int64) (runtime.Object, error) {
+	data, err := w.fromStorage(key, stored)
 	if err != nil {
 		return nil, err
 	}
+	if obj := w.s.decoded.object(key, rev, w.s.objType); obj != nil {
+		return obj, nil
+	}
+	obj, err := w.decodeData(key, data, rev)
+	if err == nil {
+		w.s.decoded.add(key, rev, len(stored), obj)
+	}
+	return obj, err
+}
+
+// decode decodes stored, a version of key, with rev as its resource version (for a
+// previous version, the revision of the change that replaced it).
+func (w *watcher) decode(key string, stored []byte, rev int64) (runtime.Object, error) {
+	data, err := w.fromStorage(key, stored)
+	if err != nil {
+		return nil, err
+	}
+	return w.decodeData(key, data, rev)
+}
+
+func (w *watcher) fromStorage(key string, stored []byte) ([]byte, error) {
+	data, _, err := w.s.getTransformer().TransformFromStorage(w.ctx, stored, authenticatedData(key))
+	return data, err
+}
+
+func (w *watcher) decodeData(key string, data []byte, rev int64) (runtime.Object, error) {
 	obj, err := runtime.Decode(w.s.codec, data)
 	if err != nil {
 		return nil, &undecodable{err}
