@@ -47,7 +47,7 @@ func storedRun(t testing.TB) (*pipelines.Run, []byte) {
 			CreationTimestamp: now, Labels: map[string]string{"a": "b"}},
 		Spec: v1beta1.RunSpec{ExperimentName: "e", PipelineRef: v1beta1.PipelineRef{PipelineName: "p", VersionName: "v"},
 			Parameters: []v1beta1.RunParameter{{Name: "x", Value: `{"kind":"not this"}`}}},
-		// About the size of the run make bench stores (1.5 kB).
+		// A finished run with two conditions: 0.9 kB stored (make bench stores runs of 1.5 kB).
 		Status: v1beta1.RunStatus{Phase: v1beta1.RunPhaseSucceeded, StartTime: &now, CompletionTime: &now,
 			PipelineVersion: "v", PipelineVersionUID: "00000000-0000-4000-8000-000000000002", WorkflowName: "r-abcde",
 			Message: "the run succeeded", Conditions: []metav1.Condition{

@@ -113,8 +113,8 @@ func (o *MySQLOptions) AddFlags(fs *pflag.FlagSet) {
 		"Bytes of events (keys and stored objects) one watch may hold for a client that does not keep up; past it the watch is "+
 			"ended and its client resumes from the last revision it received. One event is always let through.")
 	fs.Int64Var(&o.DecodedCacheBytes, "mysql-decoded-cache-bytes", o.DecodedCacheBytes,
-		"Stored bytes of recently read objects each resource keeps decoded, so that a version read again (a page polled again, "+
-			"an object just written, one change sent to several watches) is copied rather than parsed again. 0 keeps none.")
+		"Stored bytes of recently read objects kept decoded (all resources together), so that a version read again (a page polled "+
+			"again, an object just written, one change sent to several watches) is copied rather than parsed again. 0 keeps none.")
 	fs.DurationVar(&o.ConnectTimeout, "mysql-connect-timeout", o.ConnectTimeout, "Timeout for establishing a connection to the database.")
 	fs.DurationVar(&o.StatementTimeout, "mysql-statement-timeout", o.StatementTimeout,
 		"Read and write timeout of a database connection, so a vanished server cannot hang a request that has no deadline.")

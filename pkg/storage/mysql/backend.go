@@ -60,6 +60,10 @@ type Backend struct {
 	// snapshotIsolation is what a read transaction asks for: the connections' default
 	// when that is already REPEATABLE READ, which saves a statement per transaction.
 	snapshotIsolation sql.IsolationLevel
+
+	// decoded holds the objects every store of this backend decoded lately (decoded.go):
+	// one budget, so the resources read most get the room.
+	decoded *decodedObjects
 }
 
 // snapshotIsolationFor is sql.LevelDefault when the database's sessions already run at
@@ -122,7 +126,7 @@ func NewBackend(ctx context.Context, cfg Config) (*Backend, error) {
 	db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 
 	b := &Backend{cfg: cfg, db: db, d: newDialect(db), tables: map[string]Table{}, watchPageBytes: watchPageBytes,
-		watchPages: make(chan struct{}, max(cfg.MaxOpenConns/2, 1))}
+		watchPages: make(chan struct{}, max(cfg.MaxOpenConns/2, 1)), decoded: newDecodedObjects(cfg.DecodedCacheBytes)}
 	for _, t := range cfg.Tables {
 		b.tables[strings.TrimSuffix(t.ResourcePrefix, "/")] = t
 	}

@@ -52,10 +52,10 @@ type Config struct {
 	// keep up (keys and stored values); past it the watch is ended and the client resumes
 	// from the last revision it received. One event is always let through.
 	WatchQueueBytes int64
-	// DecodedCacheBytes bounds the stored size of the objects each resource keeps decoded,
-	// so that reading a version already decoded (a page polled again, an object just
-	// written, one event for several watchers) copies it instead of parsing it again.
-	// Zero means DefaultDecodedCacheBytes; a negative value keeps none.
+	// DecodedCacheBytes bounds the stored size of the objects the backend keeps decoded
+	// (all resources together), so that reading a version already decoded (a page polled
+	// again, an object just written, one event for several watchers) copies it instead of
+	// parsing it again. Zero means DefaultDecodedCacheBytes; a negative value keeps none.
 	DecodedCacheBytes int64
 	// TTLSweepInterval is how often expired keys (created with a TTL) are deleted.
 	TTLSweepInterval time.Duration
@@ -134,7 +134,7 @@ func (c *Config) Complete() {
 const DefaultWatchQueueBytes = 16 << 20
 
 // DefaultDecodedCacheBytes is the default of Config.DecodedCacheBytes: about 5,000 runs
-// of the size make bench stores; a decoded run takes about 1.6 times its stored size.
+// of the size make bench stores.
 const DefaultDecodedCacheBytes = 8 << 20
 
 // Validate reports every problem in the configuration at once.

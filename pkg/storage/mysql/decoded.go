@@ -24,13 +24,14 @@ import (
 	"k8s.io/utils/lru"
 )
 
-// decodedObjects keeps the objects a store decoded lately, by revision, so that reading a
-// version already decoded copies it instead of parsing its JSON again. A revision names
-// one version of one key, whose stored bytes never change, so an entry never goes stale.
-// Pages that a UI polls, the events every watcher of a resource decodes, and gets of
-// objects just written read the same versions again and again; decoding was a third of
-// this server's CPU for a page of runs. Callers get copies, never the kept object. The
-// stored size of what is kept is bounded; the least recently used goes first.
+// decodedObjects keeps the objects a backend's stores decoded lately, by revision, so that
+// reading a version already decoded copies it instead of parsing its JSON again. A
+// revision names one version of one key (of any resource: there is one change log), whose
+// stored bytes never change, so an entry never goes stale. Pages that a UI polls, the
+// events every watcher of a resource decodes, and gets and updates of objects just written
+// read the same versions again and again; decoding was a third of this server's CPU for a
+// page of runs. Callers get copies, never the kept object. The stored size of what is kept
+// is bounded; the least recently used goes first.
 type decodedObjects struct {
 	maxBytes int64
 

@@ -106,7 +106,9 @@ func TestReadsShareDecodes(t *testing.T) {
 		name        string
 		cacheBytes  int64
 		wantDecodes int64
-	}{{"cache", 0, 1}, {"no cache", -1, 5}} {
+		// decodes of an update of that version: its read of the object and its result
+		wantUpdateDecodes int64
+	}{{"cache", 0, 1, 1}, {"no cache", -1, 5, 2}} {
 		t.Run(c.name, func(t *testing.T) {
 			b := testBackend(t, "", func(cfg *Config) { cfg.DecodedCacheBytes = c.cacheBytes })
 			decodes := &atomic.Int64{}
@@ -117,15 +119,16 @@ func TestReadsShareDecodes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w, err := s.Watch(ctx, "/pods/", storage.ListOptions{ResourceVersion: strconv.FormatUint(before, 10), Recursive: true, Predicate: storage.Everything})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Stop()
 			created := &example.Pod{}
 			in := pod("a")
 			in.Labels = map[string]string{"app": "x"}
 			if err := s.Create(ctx, "/pods/ns/a", in, created, 0); err != nil {
+				t.Fatal(err)
+			}
+			// Opened after the create, so that its event is read after the create's own
+			// decode (a watch open before races the create for the first decode).
+			w, err := s.Watch(ctx, "/pods/", storage.ListOptions{ResourceVersion: strconv.FormatUint(before, 10), Recursive: true, Predicate: storage.Everything})
+			if err != nil {
 				t.Fatal(err)
 			}
 			select {
@@ -135,6 +138,9 @@ func TestReadsShareDecodes(t *testing.T) {
 				}
 			case <-ctx.Done():
 				t.Fatal("no watch event")
+			}
+			w.Stop()
+			for range w.ResultChan() { // closed once the watch has let go of the tail
 			}
 			for range 2 {
 				got := &example.Pod{}
@@ -157,6 +163,26 @@ func TestReadsShareDecodes(t *testing.T) {
 			// with the cache, the create's own decode is the one the others copy.
 			if got := decodes.Load(); got != c.wantDecodes {
 				t.Fatalf("%d objects decoded, want %d", got, c.wantDecodes)
+			}
+			// An update reads the version kept, and keeps the one it writes.
+			decodes.Store(0)
+			updated := &example.Pod{}
+			if err := s.GuaranteedUpdate(ctx, "/pods/ns/a", updated, false, nil, func(input runtime.Object, _ storage.ResponseMeta) (runtime.Object, *uint64, error) {
+				p := input.(*example.Pod)
+				if p.Labels["app"] != "x" {
+					t.Errorf("the update read labels %v, not the stored ones", p.Labels)
+				}
+				p.Labels["app"] = "y"
+				return p, nil, nil
+			}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := decodes.Load(); got != c.wantUpdateDecodes {
+				t.Fatalf("the update decoded %d objects, want %d", got, c.wantUpdateDecodes)
+			}
+			got := &example.Pod{}
+			if err := s.Get(ctx, "/pods/ns/a", storage.GetOptions{}, got); err != nil || got.Labels["app"] != "y" || got.ResourceVersion != updated.ResourceVersion {
+				t.Fatalf("get after the update: %+v, %v", got.ObjectMeta, err)
 			}
 		})
 	}

@@ -194,7 +194,7 @@ func (s *store) appendItem(ctx context.Context, item kv, pred storage.SelectionP
 	if err != nil {
 		return storage.NewInternalError(fmt.Errorf("unable to transform key %q: %w", item.key, err))
 	}
-	obj := s.decoded.object(item.key, item.rev, reflect.PointerTo(v.Type().Elem()))
+	obj := s.b.decoded.object(item.key, item.rev, reflect.PointerTo(v.Type().Elem()))
 	if obj == nil {
 		if obj, _, err = s.codec.Decode(data, nil, newItem()); err != nil {
 			skipCorrupt(item.key, err)
@@ -203,7 +203,7 @@ func (s *store) appendItem(ctx context.Context, item kv, pred storage.SelectionP
 		if err := s.versioner.UpdateObject(obj, uint64(item.rev)); err != nil {
 			return fmt.Errorf("setting the resource version of %q: %w", item.key, err)
 		}
-		s.decoded.add(item.key, item.rev, len(item.value), obj)
+		s.b.decoded.add(item.key, item.rev, len(item.value), obj)
 	}
 	if matched, err := pred.Matches(obj); err == nil && matched {
 		v.Set(reflect.Append(v, reflect.ValueOf(obj).Elem()))

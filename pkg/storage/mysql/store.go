@@ -74,7 +74,6 @@ type store struct {
 	getAttrs       storage.AttrFunc
 	sizeEstimation atomic.Bool
 	creates        createBatcher
-	decoded        *decodedObjects
 }
 
 var _ storage.Interface = (*store)(nil)
@@ -106,7 +105,6 @@ func (b *Backend) NewStore(ctx context.Context, opts StoreOptions) (storage.Inte
 		newFunc:        opts.NewFunc,
 		newListFunc:    opts.NewListFunc,
 		getAttrs:       opts.GetAttrs,
-		decoded:        newDecodedObjects(b.cfg.DecodedCacheBytes),
 	}
 	if opts.NewFunc != nil {
 		s.objType = reflect.TypeOf(opts.NewFunc())
@@ -352,7 +350,7 @@ func (s *store) decodeWritten(key string, data []byte, size int, out runtime.Obj
 	if err := s.decode(data, out, rev); err != nil {
 		return err
 	}
-	s.decoded.add(key, rev, size, out)
+	s.b.decoded.add(key, rev, size, out)
 	return nil
 }
 
@@ -417,13 +415,13 @@ func (s *store) Get(ctx context.Context, key string, opts storage.GetOptions, ou
 	if err != nil {
 		return storage.NewInternalError(err)
 	}
-	if s.decoded.into(key, rev, out) {
+	if s.b.decoded.into(key, rev, out) {
 		return nil
 	}
 	if err := s.decode(data, out, rev); err != nil {
 		return storage.NewCorruptObjError(key, err)
 	}
-	s.decoded.add(key, rev, len(stored), out)
+	s.b.decoded.add(key, rev, len(stored), out)
 	return nil
 }
 
@@ -487,12 +485,16 @@ func (s *store) stateOf(ctx context.Context, key string, rev int64, stored []byt
 		return st, nil
 	}
 	st.data, st.stale = data, stale
-	if err := s.decode(data, st.obj, rev); err != nil {
-		if !expectDecodeError {
-			return nil, err
+	// An unsafe deletion must find out whether the object decodes now, so it decodes.
+	if expectDecodeError || !s.b.decoded.into(key, rev, st.obj) {
+		if err := s.decode(data, st.obj, rev); err != nil {
+			if !expectDecodeError {
+				return nil, err
+			}
+			st.obj = nil
+			return st, nil
 		}
-		st.obj = nil
-		return st, nil
+		s.b.decoded.add(key, rev, len(stored), st.obj)
 	}
 	if expectDecodeError {
 		return nil, storage.NewInvalidObjError(key, "unsafe deletion is not allowed because the object is decodable from storage")

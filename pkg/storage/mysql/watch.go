@@ -459,12 +459,12 @@ func (w *watcher) decodeCurrent(key string, stored []byte, rev int64) (runtime.O
 	if err != nil {
 		return nil, err
 	}
-	if obj := w.s.decoded.object(key, rev, w.s.objType); obj != nil {
+	if obj := w.s.b.decoded.object(key, rev, w.s.objType); obj != nil {
 		return obj, nil
 	}
 	obj, err := w.decodeData(key, data, rev)
 	if err == nil {
-		w.s.decoded.add(key, rev, len(stored), obj)
+		w.s.b.decoded.add(key, rev, len(stored), obj)
 	}
 	return obj, err
 }
