@@ -416,7 +416,8 @@ func (env *benchEnv) seedKeys(b *testing.B, esql *engineSQL) []string {
 }
 
 // BenchmarkGet reads one object by key; the baseline reads the row's value by its
-// primary key. The engine also decodes the object.
+// primary key. The engine also decodes the object, or copies the one it keeps decoded
+// (decoded.go): the objects were created through it, so every read here is such a copy.
 func BenchmarkGet(b *testing.B) {
 	env := newBenchEnv(b, nil)
 	keys := env.seedKeys(b, nil)
