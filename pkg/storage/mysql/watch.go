@@ -453,7 +453,7 @@ func (w *watcher) matches(obj runtime.Object) bool {
 }
 
 // decodeCurrent decodes key's object at rev, the version stored then. Every watcher of the
-// resource (and reads of that version) share one decode through the store's decoded objects.
+// resource (and reads of that version) share one decode through the backend's decoded objects.
 func (w *watcher) decodeCurrent(key string, stored []byte, rev int64) (runtime.Object, error) {
 	data, err := w.fromStorage(key, stored)
 	if err != nil {
