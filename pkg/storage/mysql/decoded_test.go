@@ -21,6 +21,7 @@ import (
 	"io"
 	"reflect"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -185,5 +186,95 @@ func TestReadsShareDecodes(t *testing.T) {
 				t.Fatalf("get after the update: %+v, %v", got.ObjectMeta, err)
 			}
 		})
+	}
+}
+
+// Under concurrent writes, every version read (get, list item, watch event) is the one
+// written at its resource version: a kept object is never handed out for another version.
+func TestDecodedObjectsMatchTheirVersion(t *testing.T) {
+	b := testBackend(t, "", func(cfg *Config) { cfg.DecodedCacheBytes = 4 << 10 }) // small: evictions too
+	s := newPodStore(t, b, setup{codec: apitesting.TestCodec(codecs, examplev1.SchemeGroupVersion)})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var written sync.Map // resourceVersion → the label "n" written with it
+	check := func(where string, p *example.Pod) {
+		if want, ok := written.Load(p.ResourceVersion); ok && want != p.Labels["n"] {
+			t.Errorf("%s: %s at resourceVersion %s has n=%s, written with n=%s", where, p.Name, p.ResourceVersion, p.Labels["n"], want)
+		}
+	}
+	w, err := s.Watch(ctx, "/pods/", storage.ListOptions{ResourceVersion: "0", Recursive: true, Predicate: storage.Everything})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	const writers, writes = 4, 40
+	var events []*example.Pod
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for e := range w.ResultChan() {
+			if p, ok := e.Object.(*example.Pod); ok {
+				if events = append(events, p); len(events) == writers*(writes+1) {
+					return
+				}
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			key := "/pods/ns/w" + strconv.Itoa(i)
+			out := &example.Pod{}
+			p := pod("w" + strconv.Itoa(i))
+			p.Labels = map[string]string{"n": "0"}
+			if err := s.Create(ctx, key, p, out, 0); err != nil {
+				t.Error(err)
+				return
+			}
+			written.Store(out.ResourceVersion, "0")
+			for n := 1; n <= writes; n++ {
+				err := s.GuaranteedUpdate(ctx, key, out, false, nil, func(input runtime.Object, _ storage.ResponseMeta) (runtime.Object, *uint64, error) {
+					p := input.(*example.Pod)
+					p.Labels["n"] = strconv.Itoa(n)
+					return p, nil, nil
+				}, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				written.Store(out.ResourceVersion, strconv.Itoa(n))
+			}
+		})
+	}
+	for range 2 {
+		wg.Go(func() {
+			for range writers * writes / 2 {
+				got := &example.Pod{}
+				if err := s.Get(ctx, "/pods/ns/w0", storage.GetOptions{}, got); err == nil {
+					check("get", got)
+				}
+				list := &example.PodList{}
+				if err := s.GetList(ctx, "/pods/", storage.ListOptions{Recursive: true, Predicate: storage.Everything}, list); err != nil {
+					t.Error(err)
+					return
+				}
+				for i := range list.Items {
+					check("list", &list.Items[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case <-watched:
+	case <-ctx.Done():
+	}
+	w.Stop()
+	<-watched
+	if len(events) < writers*(writes+1) {
+		t.Fatalf("%d watch events, want at least %d", len(events), writers*(writes+1))
+	}
+	for _, p := range events {
+		check("watch", p)
 	}
 }
