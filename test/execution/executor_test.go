@@ -23,7 +23,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,6 +33,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
@@ -166,9 +169,11 @@ func TestUndeclaredParameter(t *testing.T) {
 	}
 }
 
-// recordPhases watches run name in ns from now on and returns a function that stops
-// watching and returns the phases the run went through, in order, each once.
-func recordPhases(t *testing.T, c versioned.Interface, ns, name string) func() []v1beta1.RunPhase {
+// recordPhases watches run name in ns from now on and returns a function that waits until
+// the watch has delivered the run at resourceVersion rv (a version the test read: a get
+// sees a write before a watch does), stops the watch and returns the phases it saw, in
+// order.
+func recordPhases(t *testing.T, c versioned.Interface, ns, name string) func(rv string) []v1beta1.RunPhase {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	w, err := c.PipelinesV1beta1().Runs(ns).Watch(ctx, metav1.ListOptions{})
@@ -176,21 +181,33 @@ func recordPhases(t *testing.T, c versioned.Interface, ns, name string) func() [
 		cancel()
 		t.Fatal(err)
 	}
-	var phases []v1beta1.RunPhase
+	var (
+		mu     sync.Mutex
+		phases []v1beta1.RunPhase
+		seen   = map[string]bool{}
+	)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for ev := range w.ResultChan() {
 			r, ok := ev.Object.(*v1beta1.Run)
-			if !ok || r.Name != name || r.Status.Phase == "" {
+			if !ok || r.Name != name {
 				continue
 			}
-			if n := len(phases); n == 0 || phases[n-1] != r.Status.Phase {
+			mu.Lock()
+			seen[r.ResourceVersion] = true
+			if n := len(phases); r.Status.Phase != "" && (n == 0 || phases[n-1] != r.Status.Phase) {
 				phases = append(phases, r.Status.Phase)
 			}
+			mu.Unlock()
 		}
 	}()
-	return func() []v1beta1.RunPhase {
+	return func(rv string) []v1beta1.RunPhase {
+		_ = wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, defaultWait, true, func(context.Context) (bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return seen[rv], nil
+		})
 		w.Stop()
 		cancel()
 		<-done
@@ -294,8 +311,8 @@ func TestRunFollowsItsWorkflow(t *testing.T) {
 	}
 
 	got = waitRun(t, c, ns, "r", "Succeeded", inPhase(v1beta1.RunPhaseSucceeded))
-	if want := []v1beta1.RunPhase{v1beta1.RunPhasePending, v1beta1.RunPhaseRunning, v1beta1.RunPhaseSucceeded}; !slices.Equal(phases(), want) {
-		t.Errorf("the run went through %v, want %v", phases(), want)
+	if want, seen := []v1beta1.RunPhase{v1beta1.RunPhasePending, v1beta1.RunPhaseRunning, v1beta1.RunPhaseSucceeded}, phases(got.ResourceVersion); !slices.Equal(seen, want) {
+		t.Errorf("the run went through %v, want %v", seen, want)
 	}
 	if got.Status.StartTime == nil || got.Status.CompletionTime == nil || got.Status.CompletionTime.Before(got.Status.StartTime) {
 		t.Errorf("succeeded: start %v, completion %v", got.Status.StartTime, got.Status.CompletionTime)
