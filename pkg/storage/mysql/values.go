@@ -89,23 +89,24 @@ func (s *store) IndexedRange(ctx context.Context, field, from, to string, limit 
 // IndexedRangeQuery is the SQL text IndexedRange runs on t for field, for EXPLAIN in
 // tests and benchmarks. Its arguments: from, to, the prefix's first and past-last key,
 // limit.
+func IndexedRangeQuery(t Table, field string) (string, error) {
+	c, err := indexedColumn(t, field)
+	return rangeStatement(t, c).text, err
+}
+
 // OrderedListQuery is the SQL of a page of GetListInOrder by field, for EXPLAIN. Its
 // arguments: the cursor's value, again, the cursor's key, the end of the values, the key
 // range's first and past-last key, the revision and the limit.
 func OrderedListQuery(t Table, field string) (string, error) {
-	for _, c := range t.Columns {
-		if c.Field == field {
-			return orderedListStatement(t, c).text, nil
-		}
-	}
-	return "", fmt.Errorf("field %s of %s is not indexed", field, t.Name)
+	c, err := indexedColumn(t, field)
+	return orderedListStatement(t, c).text, err
 }
 
-func IndexedRangeQuery(t Table, field string) (string, error) {
+func indexedColumn(t Table, field string) (Column, error) {
 	for _, c := range t.Columns {
 		if c.Field == field {
-			return rangeStatement(t, c).text, nil
+			return c, nil
 		}
 	}
-	return "", fmt.Errorf("field %s of %s is not indexed", field, t.Name)
+	return Column{}, fmt.Errorf("field %s of %s is not indexed", field, t.Name)
 }
