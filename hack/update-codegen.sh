@@ -30,8 +30,28 @@ kube::codegen::gen_openapi \
 kube::codegen::gen_client \
 	--with-watch \
 	--with-applyconfig \
+	--prefers-protobuf \
 	--applyconfig-openapi-schema <(go run "${THIS_PKG}/pkg/generated/openapi/cmd/models-schema") \
 	--output-dir "${SCRIPT_ROOT}/pkg/generated" \
 	--output-pkg "${THIS_PKG}/pkg/generated" \
 	--boilerplate "${BOILERPLATE}" \
 	"${SCRIPT_ROOT}/pkg/apis"
+
+# Protobuf for the v1beta1 types, so clients (and kube-apiserver's own controllers) can speak
+# the encoding the built-in types use. go-to-protobuf expects a GOPATH-like tree and protoc.
+hack/ensure-protoc.sh >/dev/null
+PROTO_ROOT="$(mktemp -d)"
+trap 'rm -rf "${PROTO_ROOT}"' EXIT
+mkdir -p "${PROTO_ROOT}/src/k8s.io" "${PROTO_ROOT}/src/github.com/gogo" "${PROTO_ROOT}/src/$(dirname "${THIS_PKG}")" "${PROTO_ROOT}/bin"
+ln -s "$(go list -m -f '{{.Dir}}' k8s.io/apimachinery)" "${PROTO_ROOT}/src/k8s.io/apimachinery"
+GOGO="$(go list -m -f '{{.Dir}}' github.com/gogo/protobuf)"
+ln -s "${GOGO}" "${PROTO_ROOT}/src/github.com/gogo/protobuf"
+ln -s "${SCRIPT_ROOT}" "${PROTO_ROOT}/src/${THIS_PKG}"
+# go-to-protobuf also runs goimports on what protoc writes.
+GOBIN="${PROTO_ROOT}/bin" go install k8s.io/code-generator/cmd/go-to-protobuf/protoc-gen-gogo golang.org/x/tools/cmd/goimports
+PATH="${PROTO_ROOT}/bin:${PATH}" go run k8s.io/code-generator/cmd/go-to-protobuf \
+	--go-header-file "${BOILERPLATE}" \
+	--output-dir "${PROTO_ROOT}/src" \
+	--proto-import "${GOGO}/protobuf" \
+	--apimachinery-packages "-k8s.io/apimachinery/pkg/util/intstr,-k8s.io/apimachinery/pkg/api/resource,-k8s.io/apimachinery/pkg/runtime/schema,-k8s.io/apimachinery/pkg/runtime,-k8s.io/apimachinery/pkg/apis/meta/v1" \
+	--packages "${THIS_PKG}/pkg/apis/pipelines/v1beta1"

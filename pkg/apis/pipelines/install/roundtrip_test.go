@@ -25,9 +25,9 @@ import (
 )
 
 // TestRoundTripTypes fills every kind of the group with random values and checks
-// that internal -> v1beta1 -> JSON -> v1beta1 -> internal loses nothing: the
-// conversions, deep copies, JSON tags and defaults agree. (No protobuf: the group
-// is served as JSON.)
+// that internal -> v1beta1 -> JSON or protobuf -> v1beta1 -> internal loses nothing:
+// the conversions, deep copies, JSON and protobuf tags and defaults agree.
 func TestRoundTripTypes(t *testing.T) {
 	roundtrip.RoundTripTestForAPIGroup(t, Install, fuzzer.Funcs)
+	roundtrip.RoundTripProtobufTestForAPIGroup(t, Install, fuzzer.Funcs)
 }

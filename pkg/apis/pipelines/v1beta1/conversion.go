@@ -17,9 +17,17 @@ limitations under the License.
 package v1beta1
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 
+	"k8s.io/apimachinery/pkg/conversion"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines"
 )
 
 // Field selectors each kind supports beyond metadata.name and metadata.namespace. The
@@ -47,6 +55,60 @@ func addFieldLabelConversionFuncs(scheme *runtime.Scheme) error {
 				return "", "", fmt.Errorf("field label not supported for %s: %s", kind, label)
 			}); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// Convert_v1beta1_PipelineVersionSpec_To_pipelines_PipelineVersionSpec refuses, while the
+// request is decoded, a definition this server cannot handle as JSON: bytes that are not one
+// JSON value (a protobuf body can carry any), and numbers that neither an int64 nor a float64
+// holds. Server-side apply's field tracking reads the definition before validation runs, and
+// fails the request with a panic on either.
+func Convert_v1beta1_PipelineVersionSpec_To_pipelines_PipelineVersionSpec(in *PipelineVersionSpec, out *pipelines.PipelineVersionSpec, s conversion.Scope) error {
+	spec := field.NewPath("spec")
+	for _, f := range []struct {
+		name string
+		raw  []byte
+	}{{"workflow", in.Workflow.Raw}, {"pipelineSpec", in.PipelineSpec.Raw}, {"platformSpec", in.PlatformSpec.Raw}} {
+		if err := checkJSON(f.raw); err != nil {
+			return field.Invalid(spec.Child(f.name), field.OmitValueType{}, err.Error())
+		}
+	}
+	return autoConvert_v1beta1_PipelineVersionSpec_To_pipelines_PipelineVersionSpec(in, out, s)
+}
+
+// checkJSON says why raw, when not empty, is not one JSON value whose every number is an
+// int64 or a float64.
+func checkJSON(raw []byte) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	if !json.Valid(raw) {
+		return errors.New("must be one JSON value")
+	}
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case !inString && (c == '-' || c >= '0' && c <= '9'):
+			j := i
+			for j < len(raw) && bytes.IndexByte([]byte("+-.0123456789eE"), raw[j]) >= 0 {
+				j++
+			}
+			// Fewer than 19 characters without an exponent always fit.
+			if n := raw[i:j]; len(n) >= 19 || bytes.ContainsAny(n, "eE") {
+				if _, err := strconv.ParseInt(string(n), 10, 64); err != nil {
+					if _, err := strconv.ParseFloat(string(n), 64); err != nil {
+						return fmt.Errorf("the number %.40s is out of range", n)
+					}
+				}
+			}
+			i = j - 1
 		}
 	}
 	return nil

@@ -14,6 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 // +k8s:openapi-gen=true
+// +k8s:protobuf-gen=package
 // +k8s:deepcopy-gen=package
 // +k8s:conversion-gen=github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines
 // +k8s:defaulter-gen=TypeMeta

@@ -69,6 +69,7 @@ func newExperiments(c *PipelinesV1beta1Client, namespace string) *experiments {
 			namespace,
 			func() *pipelinesv1beta1.Experiment { return &pipelinesv1beta1.Experiment{} },
 			func() *pipelinesv1beta1.ExperimentList { return &pipelinesv1beta1.ExperimentList{} },
+			gentype.PrefersProtobuf[*pipelinesv1beta1.Experiment](),
 		),
 	}
 }

@@ -69,6 +69,7 @@ func newJobs(c *PipelinesV1beta1Client, namespace string) *jobs {
 			namespace,
 			func() *pipelinesv1beta1.Job { return &pipelinesv1beta1.Job{} },
 			func() *pipelinesv1beta1.JobList { return &pipelinesv1beta1.JobList{} },
+			gentype.PrefersProtobuf[*pipelinesv1beta1.Job](),
 		),
 	}
 }

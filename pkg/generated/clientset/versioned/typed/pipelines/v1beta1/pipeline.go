@@ -69,6 +69,7 @@ func newPipelines(c *PipelinesV1beta1Client, namespace string) *pipelines {
 			namespace,
 			func() *pipelinesv1beta1.Pipeline { return &pipelinesv1beta1.Pipeline{} },
 			func() *pipelinesv1beta1.PipelineList { return &pipelinesv1beta1.PipelineList{} },
+			gentype.PrefersProtobuf[*pipelinesv1beta1.Pipeline](),
 		),
 	}
 }

@@ -69,6 +69,7 @@ func newPipelineVersions(c *PipelinesV1beta1Client, namespace string) *pipelineV
 			namespace,
 			func() *pipelinesv1beta1.PipelineVersion { return &pipelinesv1beta1.PipelineVersion{} },
 			func() *pipelinesv1beta1.PipelineVersionList { return &pipelinesv1beta1.PipelineVersionList{} },
+			gentype.PrefersProtobuf[*pipelinesv1beta1.PipelineVersion](),
 		),
 	}
 }

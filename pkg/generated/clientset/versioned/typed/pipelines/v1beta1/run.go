@@ -69,6 +69,7 @@ func newRuns(c *PipelinesV1beta1Client, namespace string) *runs {
 			namespace,
 			func() *pipelinesv1beta1.Run { return &pipelinesv1beta1.Run{} },
 			func() *pipelinesv1beta1.RunList { return &pipelinesv1beta1.RunList{} },
+			gentype.PrefersProtobuf[*pipelinesv1beta1.Run](),
 		),
 	}
 }
