@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (MariaDB from the system packages,
 # kube-apiserver, etcd and kubectl built from Go modules, the kfp SDK from the Python
-# package index), checks generated code and
+# package index; protoc from the system packages, for the generated-code check), checks
+# generated code and
 # runs every test. Set PIPELINES_REQUIRE_TESTDEPS=1 to turn "dependency missing" skips
 # into failures (CI does).
 set -euo pipefail

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates everything under pkg/generated and the zz_generated files of pkg/apis
-# with k8s.io/code-generator's kube_codegen.sh at the version go.mod pins.
+# Regenerates everything under pkg/generated, the zz_generated files of pkg/apis and the
+# protobuf code of the v1beta1 types, with k8s.io/code-generator at the version go.mod pins.
 set -o errexit -o nounset -o pipefail
 
 SCRIPT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -37,8 +37,8 @@ kube::codegen::gen_client \
 	--boilerplate "${BOILERPLATE}" \
 	"${SCRIPT_ROOT}/pkg/apis"
 
-# Protobuf for the v1beta1 types, so clients (and kube-apiserver's own controllers) can speak
-# the encoding the built-in types use. go-to-protobuf expects a GOPATH-like tree and protoc.
+# Protobuf for the v1beta1 types, which the clientset prefers, as client-go's typed clients of
+# the built-in kinds do. go-to-protobuf expects a GOPATH-like tree and protoc.
 hack/ensure-protoc.sh >/dev/null
 PROTO_ROOT="$(mktemp -d)"
 trap 'rm -rf "${PROTO_ROOT}"' EXIT
