@@ -18,6 +18,8 @@ package execution
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -56,7 +58,7 @@ func TestSweepDeletesWhatAGoneOwnerOwned(t *testing.T) {
 		if apierrors.IsNotFound(err) || err == nil && r.DeletionTimestamp != nil {
 			return nil
 		}
-		return fmt.Errorf("the run of a job that does not exist is still there: %v", err)
+		return fmt.Errorf("the run of a job that does not exist is still there: %v; the leader's sweeps:\n%s", err, sweepLog(t))
 	})
 	if _, err := runs.Get(t.Context(), "kept", metav1.GetOptions{}); err != nil {
 		t.Errorf("the run of an experiment that exists: %v", err)
@@ -166,4 +168,19 @@ func workflowPods(t *testing.T, ns, name string) []corev1.Pod {
 		t.Fatal(err)
 	}
 	return list.Items
+}
+
+// sweepLog is what the server logged about its sweeps, for a test that waited on one.
+func sweepLog(t *testing.T) string {
+	data, err := os.ReadFile(env.ServerLog())
+	if err != nil {
+		return err.Error()
+	}
+	var lines []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, "weep") || strings.Contains(l, "owner is gone") || strings.Contains(l, "leader") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines[max(0, len(lines)-20):], "\n")
 }

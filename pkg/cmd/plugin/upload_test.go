@@ -31,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
+	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/generated/clientset/versioned/scheme"
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/pipelinefile"
 )
 
@@ -75,7 +76,15 @@ func TestUpload(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(obj)
 		case http.MethodPost:
+			// The clientset sends protobuf; the fake keeps JSON.
 			body, _ := io.ReadAll(r.Body)
+			obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(body, nil, nil)
+			if err != nil {
+				t.Errorf("POST %s: %v", r.URL.Path, err)
+			}
+			if body, err = json.Marshal(obj); err != nil {
+				t.Errorf("POST %s: %v", r.URL.Path, err)
+			}
 			var meta struct {
 				metav1.ObjectMeta `json:"metadata"`
 			}
