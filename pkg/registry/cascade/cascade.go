@@ -96,6 +96,9 @@ type Dependents struct {
 // IndexedValues is what the MySQL storage offers for an indexed field.
 type IndexedValues interface {
 	IndexedValues(ctx context.Context, field, after string, limit int) ([]string, error)
+	// IndexedValueSpan returns the first and last keys ("namespace/name") whose field
+	// holds value, or empty strings if none does.
+	IndexedValueSpan(ctx context.Context, field, value string) (first, last string, err error)
 }
 
 // Owner is an owner resource and what it owns.

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -46,11 +47,12 @@ type Collector struct {
 func (c *Collector) Sweep(ctx context.Context) error {
 	var errs []error
 	for _, o := range c.Owners {
-		if err := o.finishPending(ctx); err != nil {
+		seen, err := o.finishPending(ctx)
+		if err != nil {
 			errs = append(errs, err)
 		}
 		for _, d := range o.Dependents {
-			if err := o.sweepDangling(ctx, d); err != nil {
+			if err := o.sweepDangling(ctx, d, seen); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -58,19 +60,31 @@ func (c *Collector) Sweep(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// finishPending finishes the owners that wait on a foreground or orphan finalizer.
-func (o *Owner) finishPending(ctx context.Context) error {
+// maxSeenOwners bounds the owners one sweep remembers (about 150 bytes each); those past
+// it are looked up through their dependents, as unseen ones are.
+const maxSeenOwners = 100_000
+
+// finishPending finishes the owners that wait on a foreground or orphan finalizer. It
+// returns the namespace of each owner it saw, by UID.
+func (o *Owner) finishPending(ctx context.Context) (map[types.UID]string, error) {
 	opts := &metainternalversion.ListOptions{Limit: pageSize}
+	seen := map[types.UID]string{}
 	var first error
 	for {
 		list, err := o.Store.List(ctx, opts)
 		if err != nil {
-			return fmt.Errorf("listing %s: %w", o.Store.DefaultQualifiedResource, err)
+			return seen, fmt.Errorf("listing %s: %w", o.Store.DefaultQualifiedResource, err)
 		}
 		err = meta.EachListItem(list, func(obj runtime.Object) error {
 			m, err := meta.Accessor(obj)
-			if err != nil || m.GetDeletionTimestamp() == nil {
+			if err != nil {
 				return err
+			}
+			if len(seen) < maxSeenOwners {
+				seen[m.GetUID()] = m.GetNamespace()
+			}
+			if m.GetDeletionTimestamp() == nil {
+				return nil
 			}
 			if _, err := o.Finish(ctx, obj); err != nil && first == nil {
 				first = fmt.Errorf("finishing the deletion of %s %s/%s: %w", o.Kind, m.GetNamespace(), m.GetName(), err)
@@ -78,22 +92,25 @@ func (o *Owner) finishPending(ctx context.Context) error {
 			return ctx.Err()
 		})
 		if err != nil {
-			return err
+			return seen, err
 		}
 		lm, err := meta.ListAccessor(list)
 		if err != nil {
-			return err
+			return seen, err
 		}
 		if lm.GetContinue() == "" {
-			return first
+			return seen, first
 		}
 		opts.Continue = lm.GetContinue()
 	}
 }
 
 // sweepDangling deletes the objects of d whose owner of this kind no longer exists,
-// walking the distinct owner UIDs of d's index in pages.
-func (o *Owner) sweepDangling(ctx context.Context, d Dependents) error {
+// walking the distinct owner UIDs of d's index in pages. An owner seen while paging
+// through the owners, whose dependents all lie in its namespace (two seeks in the index),
+// is not looked up again: with thousands of owners, that lookup was most of a sweep. One
+// deleted since is the next sweep's.
+func (o *Owner) sweepDangling(ctx context.Context, d Dependents, seen map[types.UID]string) error {
 	if d.Values == nil {
 		return nil
 	}
@@ -105,6 +122,9 @@ func (o *Owner) sweepDangling(ctx context.Context, d Dependents) error {
 			return fmt.Errorf("reading the owner UIDs of %s: %w", d.Resource, err)
 		}
 		for _, uid := range uids {
+			if ns, ok := seen[types.UID(uid)]; ok && d.allIn(ctx, uid, ns) {
+				continue
+			}
 			if err := o.sweepOwner(ctx, d, types.UID(uid)); err != nil && first == nil {
 				first = err
 			}
@@ -156,4 +176,17 @@ func (o *Owner) sweepOwner(ctx context.Context, d Dependents, uid types.UID) err
 	klog.FromContext(ctx).Info("Deleting objects whose owner is gone", "resource", d.Resource,
 		"namespace", m.GetNamespace(), "ownerKind", o.Kind, "owner", name, "ownerUID", uid)
 	return o.deleteDependents(nsCtx, uid, metav1.DeletePropagationBackground)
+}
+
+// allIn says whether every object of d that names uid lies in namespace ns; false when
+// that cannot be read.
+func (d Dependents) allIn(ctx context.Context, uid, ns string) bool {
+	first, last, err := d.Values.IndexedValueSpan(ctx, d.Field, uid)
+	if err != nil {
+		return false
+	}
+	firstNS, _, _ := strings.Cut(first, "/")
+	lastNS, _, _ := strings.Cut(last, "/")
+	// Keys sort by namespace first, so everything between two keys of ns is in ns.
+	return first == "" || firstNS == ns && lastNS == ns
 }

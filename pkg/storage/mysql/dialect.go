@@ -181,6 +181,13 @@ func nextValueStatement(t Table, c Column) statement {
 		"SELECT " + c.Name + " FROM " + t.Name + " WHERE " + c.Name + " > ? ORDER BY " + c.Name + " LIMIT 1"}
 }
 
+// spanStatement reads the first and last key of a prefix whose c holds a value, from
+// the (c, k) index: arguments the value, the prefix's first and past-last key.
+func spanStatement(t Table, c Column) statement {
+	return statement{t.Name + "_span_" + c.Name,
+		"SELECT MIN(k), MAX(k) FROM " + t.Name + " WHERE " + c.Name + " = ? AND k >= ? AND k < ?"}
+}
+
 // rangeStatement reads, from the (c, k) index, the keys of a prefix whose c lies in a
 // range: arguments from, to, the prefix's first and past-last key, and a limit.
 func rangeStatement(t Table, c Column) statement {

@@ -51,6 +51,31 @@ func (s *store) IndexedValues(ctx context.Context, field, after string, limit in
 	return values, nil
 }
 
+// IndexedValueSpan returns the first and last keys of this resource, relative to its
+// prefix ("namespace/name"), whose indexed field holds value, or empty strings if none
+// does. It is one statement that MariaDB answers with two seeks in the (column, key)
+// index. The sweep asks it whether the dependents of an owner it knows all lie in the
+// owner's namespace.
+func (s *store) IndexedValueSpan(ctx context.Context, field, value string) (first, last string, err error) {
+	c, ok := s.indexed[field]
+	if !ok {
+		return "", "", fmt.Errorf("field %s of %s is not indexed", field, s.table.Name)
+	}
+	prefix, err := s.prepareKey(s.resourcePrefix, true)
+	if err != nil {
+		return "", "", err
+	}
+	var lo, hi []byte
+	if err := s.b.d.queryRow(ctx, nil, spanStatement(s.table, c), []any{[]byte(value), []byte(prefix), []byte(prefixEnd(prefix))},
+		&lo, &hi); err != nil {
+		return "", "", err
+	}
+	if len(lo) < len(prefix) || len(hi) < len(prefix) {
+		return "", "", nil // no row: MIN and MAX are NULL
+	}
+	return string(lo[len(prefix):]), string(hi[len(prefix):]), nil
+}
+
 // IndexedRange returns up to limit keys of this resource, relative to its prefix
 // ("namespace/name"), whose indexed field holds a value in [from, to), in the order of
 // the field's (column, key) index. It reads that index alone, one range of it, so a call

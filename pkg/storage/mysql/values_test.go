@@ -145,3 +145,29 @@ func TestIndexedRange(t *testing.T) {
 		t.Errorf("the range is not read from the index alone: %v", plan)
 	}
 }
+
+// TestIndexedValueSpan: the first and last keys that hold a value, across namespaces.
+func TestIndexedValueSpan(t *testing.T) {
+	ctx, s := testSetup(t)
+	for _, p := range []struct{ ns, name, node string }{
+		{"a", "p1", "only-a"}, {"a", "p2", "only-a"}, {"a", "p3", "both"}, {"b", "p1", "both"}, {"b", "p2", ""},
+	} {
+		pod := &example.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.name, Namespace: p.ns}, Spec: example.PodSpec{NodeName: p.node}}
+		if err := s.Create(ctx, "/pods/"+p.ns+"/"+p.name, pod, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for value, want := range map[string][2]string{
+		"only-a": {"a/p1", "a/p2"},
+		"both":   {"a/p3", "b/p1"},
+		"none":   {"", ""},
+	} {
+		first, last, err := s.IndexedValueSpan(ctx, "spec.nodeName", value)
+		if err != nil || first != want[0] || last != want[1] {
+			t.Errorf("span of %q: %q, %q, %v; want %q, %q", value, first, last, err, want[0], want[1])
+		}
+	}
+	if _, _, err := s.IndexedValueSpan(ctx, "metadata.name", "x"); err == nil {
+		t.Error("span of a field with no column: no error")
+	}
+}
