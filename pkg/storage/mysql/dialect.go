@@ -45,9 +45,12 @@ type statement struct {
 	text string
 }
 
+// maxRevision reads the change log's newest revision.
+const maxRevision = "SELECT COALESCE(MAX(id), 0) FROM " + logTable
+
 // Fixed statements on the change log and the metadata table.
 var (
-	stmtMaxRevision = statement{"max_revision", "SELECT COALESCE(MAX(id), 0) FROM " + logTable}
+	stmtMaxRevision = statement{"max_revision", maxRevision}
 	// InnoDB's estimate of a table's rows (from its statistics, without reading the table).
 	stmtTableRows  = statement{"table_rows", "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?"}
 	stmtCompactRev = statement{"get_compact_revision", "SELECT value FROM " + metaTable + " WHERE name = 'compact_revision'"}
@@ -92,8 +95,11 @@ var (
 // tableStatements are the statements on one resource table.
 type tableStatements struct {
 	insert, setRevision, update, delete, get, count, statsSample, expired statement
-	// listPrefix is completed by list() with column filters, ORDER BY and LIMIT.
-	listPrefix string
+	// listFrom is completed by listStatement and latestListStatement with column filters,
+	// ORDER BY and LIMIT.
+	listFrom string
+	// counted counts the keys of a range up to a bound, within another statement.
+	counted string
 	// batches holds the statements of a batch of creates, by batch size.
 	batches map[int]batchStatements
 }
@@ -147,32 +153,59 @@ func newTableStatements(t Table) tableStatements {
 		// Counts at most its last argument's rows, so its cost is bounded (see maxCounted).
 		count: statement{t.Name + "_count", "SELECT COUNT(*) FROM (SELECT 1 FROM " + t.Name +
 			" WHERE k >= ? AND k < ? AND revision <= ? LIMIT ?) c"},
+		counted: "(SELECT COUNT(*) FROM (SELECT 1 FROM " + t.Name + " WHERE k >= ? AND k < ? LIMIT ?) c)",
 		// The stored size of the first rows of a range, bounded by its last argument.
 		statsSample: statement{t.Name + "_stats_sample", "SELECT COUNT(*), COALESCE(SUM(LENGTH(l.value)), 0) FROM (SELECT revision FROM " +
 			t.Name + " WHERE k >= ? AND k < ? LIMIT ?) r JOIN " + logTable + " l ON l.id = r.revision"},
 		expired: statement{t.Name + "_expired", "SELECT k, revision FROM " + t.Name +
 			" WHERE expires_at IS NOT NULL AND expires_at <= ? AND k >= ? AND k < ? ORDER BY expires_at LIMIT 100"},
-		listPrefix: "SELECT r.k, r.revision, l.value FROM " + t.Name + " r JOIN " + logTable +
-			" l ON l.id = r.revision WHERE r.k >= ? AND r.k < ? AND r.revision <= ?",
+		listFrom: " FROM " + t.Name + " r JOIN " + logTable + " l ON l.id = r.revision WHERE r.k >= ? AND r.k < ?",
 	}
 }
 
-// listStatement returns the page query with an equality condition on each column.
+// listStatement returns the page query with an equality condition on each column: arguments
+// the range's first and past-last key, the revision, the columns' values and the limit.
 func (ts tableStatements) listStatement(table string, filters []Column) statement {
+	return statement{table + "_list" + filterNames(filters),
+		"SELECT r.k, r.revision, l.value" + ts.listFrom + " AND r.revision <= ?" + pageConditions(filters)}
+}
+
+// latestListStatement returns the page query that also reads, in the same statement and
+// so in the same snapshot, the change log's newest revision and, when counting, how many
+// keys the range holds up to a bound: arguments (when counting) the range's first and
+// past-last key and the bound, then the range, the columns' values and the limit.
+func (ts tableStatements) latestListStatement(table string, filters []Column, counting bool) statement {
+	if counting {
+		return statement{table + "_list_latest_counted" + filterNames(filters),
+			"SELECT r.k, r.revision, l.value, (" + maxRevision + "), " + ts.counted + ts.listFrom + pageConditions(filters)}
+	}
+	return statement{table + "_list_latest" + filterNames(filters),
+		"SELECT r.k, r.revision, l.value, (" + maxRevision + ")" + ts.listFrom + pageConditions(filters)}
+}
+
+// pageConditions ends a page query: an equality condition on each column, the order and
+// the limit.
+func pageConditions(filters []Column) string {
 	var b strings.Builder
-	b.WriteString(ts.listPrefix)
-	name := table + "_list"
-	for i, c := range filters {
+	for _, c := range filters {
 		b.WriteString(" AND r.")
 		b.WriteString(c.Name)
 		b.WriteString(" = ?")
-		if i == 0 {
-			name += "_by"
-		}
-		name += "_" + c.Name
 	}
 	b.WriteString(" ORDER BY r.k LIMIT ?")
-	return statement{name, b.String()}
+	return b.String()
+}
+
+// filterNames names the columns a page query filters on, for the statement's name.
+func filterNames(filters []Column) string {
+	if len(filters) == 0 {
+		return ""
+	}
+	name := "_by"
+	for _, c := range filters {
+		name += "_" + c.Name
+	}
+	return name
 }
 
 // nextValueStatement reads the smallest value of c greater than its argument.
@@ -410,7 +443,18 @@ func errorCode(err error) string {
 // rows, "Using filesort"; 30 ms a page where the index takes under 1 ms).
 func orderedListStatement(t Table, c Column) statement {
 	return statement{t.Name + "_list_ordered_by_" + c.Name,
-		"SELECT r.k, r.revision, l.value, r." + c.Name + " FROM " + t.Name + " r FORCE INDEX (" + t.Name + "_" + c.Name + ") JOIN " + logTable +
-			" l ON l.id = r.revision WHERE (r." + c.Name + " > ? OR (r." + c.Name + " = ? AND r.k > ?)) AND r." +
-			c.Name + " < ? AND r.k >= ? AND r.k < ? AND r.revision <= ? ORDER BY r." + c.Name + ", r.k LIMIT ?"}
+		"SELECT r.k, r.revision, l.value, r." + c.Name + orderedListFrom(t, c)}
+}
+
+// orderedLatestStatement is orderedListStatement that also reads, in the same statement
+// and so in the same snapshot, the change log's newest revision.
+func orderedLatestStatement(t Table, c Column) statement {
+	return statement{t.Name + "_list_latest_ordered_by_" + c.Name,
+		"SELECT r.k, r.revision, l.value, r." + c.Name + ", (" + maxRevision + ")" + orderedListFrom(t, c)}
+}
+
+func orderedListFrom(t Table, c Column) string {
+	return " FROM " + t.Name + " r FORCE INDEX (" + t.Name + "_" + c.Name + ") JOIN " + logTable +
+		" l ON l.id = r.revision WHERE (r." + c.Name + " > ? OR (r." + c.Name + " = ? AND r.k > ?)) AND r." +
+		c.Name + " < ? AND r.k >= ? AND r.k < ? AND r.revision <= ? ORDER BY r." + c.Name + ", r.k LIMIT ?"
 }

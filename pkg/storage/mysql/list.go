@@ -19,6 +19,7 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -74,10 +75,6 @@ func (s *store) GetList(ctx context.Context, key string, opts storage.ListOption
 	if len(continueKey) > maxKeySize+1 {
 		return apierrors.NewBadRequest(fmt.Sprintf("invalid continue token: it starts at a key of %d bytes; keys are at most %d", len(continueKey), maxKeySize))
 	}
-	rev, err := s.listRevision(ctx, withRev, opts.ResourceVersion)
-	if err != nil {
-		return err
-	}
 	lo, hi := keyPrefix, prefixEnd(keyPrefix)
 	if !opts.Recursive {
 		hi = keyPrefix + "\x00"
@@ -89,67 +86,173 @@ func (s *store) GetList(ctx context.Context, key string, opts storage.ListOption
 	paging := pred.Limit > 0
 	newItem := newItemFunc(listObj, v)
 	var (
-		lastKey string
-		hasMore bool
-		count   int64
-		counted bool
+		rev  int64
+		page listEnd
+		done bool
 	)
-	err = s.b.snapshot(ctx, func(tx *sql.Tx) error {
-		// The current revision is never below the compacted one; only a revision asked
-		// for (a continue token, resourceVersion=N) can be.
-		if withRev != 0 {
-			compact, err := s.b.compactRevision(ctx, tx)
-			if err != nil {
+	if withRev == 0 {
+		if rev, page, done, err = s.listLatest(ctx, lo, hi, opts.ResourceVersion, pred, paging, newItem, v); err != nil {
+			return err
+		}
+		if !done {
+			v.Set(reflect.Zero(v.Type()))
+		}
+	}
+	if !done {
+		if rev == 0 {
+			if rev, err = s.listRevision(ctx, withRev, opts.ResourceVersion); err != nil {
 				return err
 			}
-			if rev < compact {
-				if len(pred.Continue) > 0 {
-					return continueExpired(continueKey, keyPrefix)
-				}
-				return apierrors.NewResourceExpired(expiredMessage)
-			}
 		}
-		it, err := s.newRangeIterator(ctx, tx, lo, hi, rev, pred, paging)
+		err = s.b.snapshot(ctx, func(tx *sql.Tx) error {
+			// The current revision is never below the compacted one; only a revision asked
+			// for (a continue token, resourceVersion=N) can be.
+			if withRev != 0 {
+				compact, err := s.b.compactRevision(ctx, tx)
+				if err != nil {
+					return err
+				}
+				if rev < compact {
+					if len(pred.Continue) > 0 {
+						return continueExpired(continueKey, keyPrefix)
+					}
+					return apierrors.NewResourceExpired(expiredMessage)
+				}
+			}
+			it := s.newRangeIterator(lo, hi, rev, pred, paging)
+			if err := it.readChangesAfter(ctx, tx); err != nil {
+				return err
+			}
+			page, err = s.fillList(ctx, it, lo, pred, paging, newItem, v)
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		budget := pageScanBudget(pred.Limit)
-		for read := 0; ; read++ {
-			item, ok, err := it.next(ctx)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				break
-			}
-			if paging && (int64(v.Len()) >= pred.Limit || read >= budget) {
-				hasMore = true
-				break
-			}
-			lastKey = item.key
-			if err := s.appendItem(ctx, item, pred, newItem, v); err != nil {
-				return err
-			}
-		}
-		if hasMore && pred.Empty() {
-			count, counted, err = it.count(ctx, lo)
-		}
-		return err
-	})
+	}
+	continueValue, remaining, err := storage.PrepareContinueToken(page.lastKey, keyPrefix, rev, page.count, page.hasMore, opts)
 	if err != nil {
 		return err
 	}
-	continueValue, remaining, err := storage.PrepareContinueToken(lastKey, keyPrefix, rev, count, hasMore, opts)
-	if err != nil {
-		return err
-	}
-	if !counted {
+	if !page.counted {
 		remaining = nil
 	}
 	if v.IsNil() {
 		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
 	}
 	return s.versioner.UpdateList(listObj, uint64(rev), continueValue, remaining)
+}
+
+// listEnd is what a list found past its items.
+type listEnd struct {
+	lastKey string
+	hasMore bool
+	count   int64
+	counted bool
+}
+
+// errSnapshotNeeded ends a list read by listLatest that needs more than its first batch.
+var errSnapshotNeeded = errors.New("the list needs more rows than its first statement read")
+
+// fillList appends to v the items it yields that match pred, up to a page when paging, and
+// counts the rest of the range when the page has more and no selector.
+func (s *store) fillList(ctx context.Context, it *rangeIterator, lo string, pred storage.SelectionPredicate, paging bool, newItem func() runtime.Object, v reflect.Value) (listEnd, error) {
+	var page listEnd
+	budget := pageScanBudget(pred.Limit)
+	for read := 0; ; read++ {
+		item, ok, err := it.next(ctx)
+		if err != nil {
+			return page, err
+		}
+		if !ok {
+			break
+		}
+		if paging && (int64(v.Len()) >= pred.Limit || read >= budget) {
+			page.hasMore = true
+			break
+		}
+		page.lastKey = item.key
+		if err := s.appendItem(ctx, item, pred, newItem, v); err != nil {
+			return page, err
+		}
+	}
+	if page.hasMore && pred.Empty() {
+		var err error
+		page.count, page.counted, err = it.count(ctx, lo)
+		return page, err
+	}
+	return page, nil
+}
+
+// listLatest answers a list at the newest revision with one statement where it can,
+// instead of the newest revision's statement, a transaction, and the read of the changes
+// after the revision within it. The statement reads the range's first batch with, in the
+// same snapshot, the change log's newest revision and, for a page that may count the rest
+// of its range, the range's size. Every revision up to the tail's resolved one, read just
+// before, was committed, and durable, or abandoned for good before that snapshot was
+// taken: if the snapshot holds no newer revision, it is the state at the resolved
+// revision, which is at least the revision of every write acknowledged before the list.
+//
+// done says the list is answered, at rev. Otherwise rev, when not 0, is a revision the
+// caller may read the list at in a snapshot (the page needs more than one batch); 0 says
+// the snapshot held a revision the tail has not resolved yet (a write in flight), or the
+// range was empty and the statement returned no revision, or the list asks for a newer
+// revision than the resolved one.
+func (s *store) listLatest(ctx context.Context, lo, hi, minimum string, pred storage.SelectionPredicate, paging bool, newItem func() runtime.Object, v reflect.Value) (int64, listEnd, bool, error) {
+	// One statement is one snapshot only where the sessions' isolation makes it one.
+	if s.b.snapshotIsolation != sql.LevelDefault {
+		return 0, listEnd{}, false, nil
+	}
+	resolved := s.b.tail.resolvedRevision()
+	if minimum != "" {
+		if minRV, err := s.versioner.ParseResourceVersion(minimum); err != nil || minRV > uint64(resolved) {
+			return 0, listEnd{}, false, nil
+		}
+	}
+	it := s.newRangeIterator(lo, hi, resolved, pred, paging)
+	counting := paging && pred.Empty()
+	args := make([]any, 0, 6+len(it.args))
+	if counting {
+		args = append(args, []byte(lo), []byte(hi), maxCounted+1)
+	}
+	args = append(args, []byte(lo), []byte(hi))
+	args = append(args, it.args...)
+	args = append(args, it.batch)
+	rows, err := s.b.d.query(ctx, nil, s.stmts.latestListStatement(s.table.Name, it.filters, counting), args...)
+	if err != nil {
+		return 0, listEnd{}, false, err
+	}
+	var newest int64
+	it.latestCount = -1
+	for rows.Next() {
+		var (
+			k    []byte
+			item kv
+		)
+		dest := []any{&k, &item.rev, &item.value, &newest}
+		if counting {
+			dest = append(dest, &it.latestCount)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return 0, listEnd{}, false, err
+		}
+		item.key = string(k)
+		it.buf = append(it.buf, item)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, listEnd{}, false, err
+	}
+	if len(it.buf) == 0 || newest > resolved {
+		return 0, listEnd{}, false, nil
+	}
+	it.latest = true
+	it.filled(len(it.buf))
+	page, err := s.fillList(ctx, it, lo, pred, paging, newItem, v)
+	if errors.Is(err, errSnapshotNeeded) {
+		return resolved, listEnd{}, false, nil
+	}
+	return resolved, page, err == nil, err
 }
 
 // listRevision is the revision a list reads at: the one asked for, or the current one.
@@ -232,6 +335,10 @@ type rangeIterator struct {
 	restored []restoredKey
 	// restoredTotal is how many keys of [lo, hi) were restored, consumed or not.
 	restoredTotal int
+	// latest says the iterator holds the one batch listLatest read, which has no
+	// changes after rev; latestCount is the range's size read with it, -1 if not read.
+	latest      bool
+	latestCount int64
 }
 
 type restoredKey struct {
@@ -239,8 +346,8 @@ type restoredKey struct {
 	prevRev int64
 }
 
-func (s *store) newRangeIterator(ctx context.Context, tx *sql.Tx, lo, hi string, rev int64, pred storage.SelectionPredicate, paging bool) (*rangeIterator, error) {
-	it := &rangeIterator{s: s, tx: tx, hi: hi, rev: rev, cursor: lo, batch: 1000}
+func (s *store) newRangeIterator(lo, hi string, rev int64, pred storage.SelectionPredicate, paging bool) *rangeIterator {
+	it := &rangeIterator{s: s, hi: hi, rev: rev, cursor: lo, batch: 1000}
 	if paging {
 		// One more than the page, so that "is there more" is usually answered by the same read.
 		it.batch = int(min(pred.Limit+1, maxBatch))
@@ -249,9 +356,15 @@ func (s *store) newRangeIterator(ctx context.Context, tx *sql.Tx, lo, hi string,
 	if it.filters != nil && it.batch < 64 {
 		it.batch = 64 // a selective filter leaves pages thin; read more per query
 	}
-	rows, err := s.b.d.query(ctx, tx, stmtChangesAfter, rev, []byte(lo), []byte(hi))
+	return it
+}
+
+// readChangesAfter finds, in tx, the keys of the range changed after the iterator's revision.
+func (it *rangeIterator) readChangesAfter(ctx context.Context, tx *sql.Tx) error {
+	it.tx = tx
+	rows, err := it.s.b.d.query(ctx, tx, stmtChangesAfter, it.rev, []byte(it.cursor), []byte(it.hi))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	seen := map[string]bool{}
 	for rows.Next() {
@@ -261,22 +374,22 @@ func (s *store) newRangeIterator(ctx context.Context, tx *sql.Tx, lo, hi string,
 		)
 		if err := rows.Scan(&k, &prev); err != nil {
 			rows.Close()
-			return nil, err
+			return err
 		}
 		if seen[string(k)] || len(k) == 0 {
 			continue
 		}
 		seen[string(k)] = true
-		if prev > 0 && prev <= rev {
+		if prev > 0 && prev <= it.rev {
 			it.restored = append(it.restored, restoredKey{string(k), prev})
 		}
 	}
 	if err := rows.Close(); err != nil {
-		return nil, err
+		return err
 	}
 	sort.Slice(it.restored, func(i, j int) bool { return it.restored[i].key < it.restored[j].key })
 	it.restoredTotal = len(it.restored)
-	return it, nil
+	return nil
 }
 
 // sqlFilters turns equality requirements on indexed fields into column conditions.
@@ -302,6 +415,9 @@ func (s *store) sqlFilters(pred storage.SelectionPredicate) ([]Column, []any) {
 
 func (it *rangeIterator) next(ctx context.Context) (kv, bool, error) {
 	if len(it.buf) == 0 && !it.done {
+		if it.latest {
+			return kv{}, false, errSnapshotNeeded
+		}
 		if err := it.fill(ctx); err != nil {
 			return kv{}, false, err
 		}
@@ -354,13 +470,18 @@ func (it *rangeIterator) fill(ctx context.Context) error {
 	if err := rows.Close(); err != nil {
 		return err
 	}
+	it.filled(n)
+	return nil
+}
+
+// filled moves the iterator past a batch of n rows just read.
+func (it *rangeIterator) filled(n int) {
 	if n < it.batch {
 		it.done = true
 	} else {
 		it.cursor = it.buf[len(it.buf)-1].key + "\x00"
 		it.batch = min(it.batch*2, maxBatch)
 	}
-	return nil
 }
 
 // maxCounted bounds the count behind remainingItemCount: the rest of a range is counted
@@ -373,6 +494,9 @@ const maxCounted = 1000
 // count is how many keys [lo, hi) held at the iterator's revision, if at most maxCounted
 // rows of the table are in that range; false otherwise. lo is where the iterator began.
 func (it *rangeIterator) count(ctx context.Context, lo string) (int64, bool, error) {
+	if it.latest {
+		return it.latestCount, it.latestCount >= 0 && it.latestCount <= maxCounted, nil
+	}
 	var n int64
 	if err := it.s.b.d.queryRow(ctx, it.tx, it.s.stmts.count, []any{[]byte(lo), []byte(it.hi), it.rev, maxCounted + 1}, &n); err != nil {
 		return 0, false, err

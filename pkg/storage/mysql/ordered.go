@@ -21,7 +21,9 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strings"
@@ -144,60 +146,81 @@ func (s *store) GetListInOrder(ctx context.Context, key string, order ListOrder,
 			return err
 		}
 	}
-	rev, err := s.listRevision(ctx, withRev, opts.ResourceVersion)
-	if err != nil {
-		return err
-	}
 	valueEnd := strings.Repeat("\xff", c.Size+1)
 	if order.Prefix != "" {
 		valueEnd = prefixEnd(order.Prefix)
 	}
 	paging := pred.Limit > 0
 	newItem := newItemFunc(listObj, v)
-	var (
-		last    orderedKV
-		hasMore bool
-	)
-	err = s.b.snapshot(ctx, func(tx *sql.Tx) error {
-		// As in GetList: only a revision asked for can be below the compacted one.
-		if withRev != 0 {
-			compact, err := s.b.compactRevision(ctx, tx)
-			if err != nil {
-				return err
-			}
-			if rev < compact {
-				if continuing {
-					return s.orderedContinueExpired(cursor, keyPrefix)
-				}
-				return apierrors.NewResourceExpired(expiredMessage)
-			}
-		}
-		it := &orderedIterator{s: s, tx: tx, st: orderedListStatement(s.table, c), col: c, cursor: cursor,
+	newIterator := func(rev int64) *orderedIterator {
+		it := &orderedIterator{s: s, st: orderedListStatement(s.table, c), col: c, cursor: cursor,
 			valueEnd: valueEnd, lo: keyPrefix, hi: prefixEnd(keyPrefix), rev: rev, batch: 1000}
 		if paging {
 			it.batch = int(min(pred.Limit+1, maxBatch))
 		}
-		if err := it.restore(ctx); err != nil {
+		return it
+	}
+	var (
+		rev     int64
+		last    orderedKV
+		hasMore bool
+		done    bool
+	)
+	// As GetList does (see listLatest), a list at the newest revision first tries one
+	// statement that reads the newest revision with the first batch.
+	if withRev == 0 && s.b.snapshotIsolation == sql.LevelDefault {
+		resolved := s.b.tail.resolvedRevision()
+		if minRV, err := s.versioner.ParseResourceVersion(opts.ResourceVersion); err == nil && minRV <= uint64(resolved) {
+			it := newIterator(resolved)
+			it.st, it.latest = orderedLatestStatement(s.table, c), true
+			if err := it.fill(ctx); err != nil {
+				return err
+			}
+			if len(it.buf) > 0 && it.newest <= resolved {
+				rev = resolved
+				last, hasMore, err = s.fillOrdered(ctx, it, pred, paging, newItem, v)
+				done = err == nil
+				if err != nil && !errors.Is(err, errSnapshotNeeded) {
+					return err
+				}
+			}
+			if !done {
+				v.Set(reflect.Zero(v.Type()))
+			}
+		}
+	}
+	if !done {
+		if rev == 0 {
+			if rev, err = s.listRevision(ctx, withRev, opts.ResourceVersion); err != nil {
+				return err
+			}
+		}
+		err = s.b.snapshot(ctx, func(tx *sql.Tx) error {
+			// As in GetList: only a revision asked for can be below the compacted one.
+			if withRev != 0 {
+				compact, err := s.b.compactRevision(ctx, tx)
+				if err != nil {
+					return err
+				}
+				if rev < compact {
+					if continuing {
+						return s.orderedContinueExpired(cursor, keyPrefix)
+					}
+					return apierrors.NewResourceExpired(expiredMessage)
+				}
+			}
+			it := newIterator(rev)
+			it.tx = tx
+			if err := it.restore(ctx); err != nil {
+				return err
+			}
+			var err error
+			last, hasMore, err = s.fillOrdered(ctx, it, pred, paging, newItem, v)
+			return err
+		})
+		if err != nil {
 			return err
 		}
-		budget := pageScanBudget(pred.Limit)
-		for read := 0; ; read++ {
-			item, ok, err := it.next(ctx)
-			if err != nil || !ok {
-				return err
-			}
-			if paging && (int64(v.Len()) >= pred.Limit || read >= budget) {
-				hasMore = true
-				return nil
-			}
-			last = item
-			if err := s.appendItem(ctx, item.kv, pred, newItem, v); err != nil {
-				return err
-			}
-		}
-	})
-	if err != nil {
-		return err
 	}
 	var token string
 	if hasMore {
@@ -210,6 +233,24 @@ func (s *store) GetListInOrder(ctx context.Context, key string, order ListOrder,
 		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
 	}
 	return s.versioner.UpdateList(listObj, uint64(rev), token, nil)
+}
+
+// fillOrdered appends to v the items it yields that match pred, up to a page when paging.
+func (s *store) fillOrdered(ctx context.Context, it *orderedIterator, pred storage.SelectionPredicate, paging bool, newItem func() runtime.Object, v reflect.Value) (last orderedKV, hasMore bool, err error) {
+	budget := pageScanBudget(pred.Limit)
+	for read := 0; ; read++ {
+		item, ok, err := it.next(ctx)
+		if err != nil || !ok {
+			return last, false, err
+		}
+		if paging && (int64(v.Len()) >= pred.Limit || read >= budget) {
+			return last, true, nil
+		}
+		last = item
+		if err := s.appendItem(ctx, item.kv, pred, newItem, v); err != nil {
+			return last, false, err
+		}
+	}
 }
 
 // orderedContinueExpired is 410 Gone with a token that continues at the newest revision.
@@ -251,6 +292,10 @@ type orderedIterator struct {
 	buf      []orderedKV
 	done     bool
 	restored []orderedKV
+	// latest says the iterator reads one batch with orderedLatestStatement, which has no
+	// changes after rev; newest is the change log's newest revision read with it.
+	latest bool
+	newest int64
 }
 
 func (it *orderedIterator) restore(ctx context.Context) error {
@@ -318,6 +363,9 @@ func (s *store) fieldOf(ctx context.Context, item kv, c Column) (string, bool, e
 
 func (it *orderedIterator) next(ctx context.Context) (orderedKV, bool, error) {
 	if len(it.buf) == 0 && !it.done {
+		if it.latest {
+			return orderedKV{}, false, errSnapshotNeeded
+		}
 		if err := it.fill(ctx); err != nil {
 			return orderedKV{}, false, err
 		}
@@ -336,8 +384,12 @@ func (it *orderedIterator) next(ctx context.Context) (orderedKV, bool, error) {
 }
 
 func (it *orderedIterator) fill(ctx context.Context) error {
+	rev := it.rev
+	if it.latest {
+		rev = math.MaxInt64 // the snapshot's newest revision is checked after
+	}
 	rows, err := it.s.b.d.query(ctx, it.tx, it.st, []byte(it.cursor.order), []byte(it.cursor.order), []byte(it.cursor.key),
-		[]byte(it.valueEnd), []byte(it.lo), []byte(it.hi), it.rev, it.batch)
+		[]byte(it.valueEnd), []byte(it.lo), []byte(it.hi), rev, it.batch)
 	if err != nil {
 		return err
 	}
@@ -347,7 +399,11 @@ func (it *orderedIterator) fill(ctx context.Context) error {
 			k, order []byte
 			item     orderedKV
 		)
-		if err := rows.Scan(&k, &item.rev, &item.value, &order); err != nil {
+		dest := []any{&k, &item.rev, &item.value, &order}
+		if it.latest {
+			dest = append(dest, &it.newest)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return err
 		}

@@ -39,9 +39,10 @@ import (
 // sqlFields are the struct fields that hold SQL text. Every write to them is checked;
 // reading them is then safe.
 var sqlFields = map[string]bool{
-	"statement.text":             true,
-	"migration.statements":       true,
-	"tableStatements.listPrefix": true,
+	"statement.text":           true,
+	"migration.statements":     true,
+	"tableStatements.listFrom": true,
+	"tableStatements.counted":  true,
 }
 
 // sqlMethods are database/sql methods and the index of their query argument.
