@@ -237,6 +237,7 @@ func (s *store) GetListInOrder(ctx context.Context, key string, order ListOrder,
 
 // fillOrdered appends to v the items it yields that match pred, up to a page when paging.
 func (s *store) fillOrdered(ctx context.Context, it *orderedIterator, pred storage.SelectionPredicate, paging bool, newItem func() runtime.Object, v reflect.Value) (last orderedKV, hasMore bool, err error) {
+	presize(v, len(it.buf), pred.Limit)
 	budget := pageScanBudget(pred.Limit)
 	for read := 0; ; read++ {
 		item, ok, err := it.next(ctx)
