@@ -42,7 +42,7 @@ type ControllersOptions struct {
 	// RunWorkers and JobWorkers are how many runs and jobs are worked on at once.
 	RunWorkers, JobWorkers int
 	// SweepInterval is how often the leader finishes the cascades of deletes that their
-	// requests left undone.
+	// requests left undone, at most.
 	SweepInterval time.Duration
 	// LauncherImage and LauncherPath are the image holding the launcher, which an init
 	// container copies into each task pod of a KFP 2.x run, and its path there.
@@ -82,7 +82,8 @@ func (o *ControllersOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.JobWorkers, "job-scheduler-workers", o.JobWorkers, "How many jobs the scheduler works on at once.")
 	fs.DurationVar(&o.SweepInterval, "cascade-sweep-interval", o.SweepInterval,
 		"How often the leader finishes what deletes left undone: foreground and orphan deletions still pending, "+
-			"and objects whose owner is gone (a background cascade cut short).")
+			"and objects whose owner is gone (a background cascade cut short). A sweep that takes longer than a "+
+			"hundredth of this puts the next one a hundred times as long after it.")
 	fs.StringVar(&o.LauncherImage, "launcher-image", o.LauncherImage,
 		"Image holding pipelines-launcher (the server's own image): an init container of each task pod of a "+
 			"KFP 2.x run copies it from there into the pod.")
