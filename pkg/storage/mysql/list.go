@@ -91,11 +91,12 @@ func (s *store) GetList(ctx context.Context, key string, opts storage.ListOption
 		done bool
 	)
 	if withRev == 0 {
+		before := v.Len()
 		if rev, page, done, err = s.listLatest(ctx, lo, hi, opts.ResourceVersion, pred, paging, newItem, v); err != nil {
 			return err
 		}
 		if !done {
-			v.Set(reflect.Zero(v.Type()))
+			v.SetLen(before)
 		}
 	}
 	if !done {

@@ -171,6 +171,7 @@ func (s *store) GetListInOrder(ctx context.Context, key string, order ListOrder,
 	if withRev == 0 && s.b.snapshotIsolation == sql.LevelDefault {
 		resolved := s.b.tail.resolvedRevision()
 		if minRV, err := s.versioner.ParseResourceVersion(opts.ResourceVersion); err == nil && minRV <= uint64(resolved) {
+			before := v.Len()
 			it := newIterator(resolved)
 			it.st, it.latest = orderedLatestStatement(s.table, c), true
 			if err := it.fill(ctx); err != nil {
@@ -185,7 +186,7 @@ func (s *store) GetListInOrder(ctx context.Context, key string, order ListOrder,
 				}
 			}
 			if !done {
-				v.Set(reflect.Zero(v.Type()))
+				v.SetLen(before)
 			}
 		}
 	}
