@@ -19,6 +19,7 @@ package mysql
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func TestListAtTheNewestRevision(t *testing.T) {
 	ctx := context.Background()
 	const pods = 30
 	for i := range pods {
-		p := podNamed("a", fmt.Sprintf("p%02d", i), nodes[i%len(nodes)], map[string]string{"last": strconv.FormatBool(i == pods-1)})
+		p := podNamed("a", fmt.Sprintf("p%02d", i), nodes[i%len(nodes)], map[string]string{"edge": strconv.FormatBool(i == 0 || i == pods-1)})
 		if err := s.Create(ctx, podKey(p), p, &example.Pod{}, 0); err != nil {
 			t.Fatal(err)
 		}
@@ -95,11 +96,12 @@ func TestListAtTheNewestRevision(t *testing.T) {
 			storage.SelectionPredicate{Label: labels.Everything(), Field: fields.OneTermEqualSelector("spec.nodeName", nodes[0]), Limit: 4, GetAttrs: podAttrs},
 			4, -1, map[string]uint64{latestByNode.name: 1}},
 		{"a whole range", "/pods/a/", storage.Everything, pods, -1, map[string]uint64{latest.name: 1}},
-		// The first batch (the page and one more: 3 rows) holds no match; the snapshot reads
-		// the range again at the revision already known, in batches of 3, 6, 12 and 24.
+		// The first batch (the page and one more: 3 rows) holds one of the two matches; the
+		// snapshot reads the range again at the revision already known, in batches of 3, 6,
+		// 12 and 24, and the list holds each match once.
 		{"a page that needs a second batch", "/pods/a/",
-			storage.SelectionPredicate{Label: label("last=true"), Field: fields.Everything(), Limit: 2, GetAttrs: podAttrs},
-			1, -1, map[string]uint64{latest.name: 1, stmtChangesAfter.name: 1, snapshotPage.name: 4}},
+			storage.SelectionPredicate{Label: label("edge=true"), Field: fields.Everything(), Limit: 2, GetAttrs: podAttrs},
+			2, -1, map[string]uint64{latest.name: 1, stmtChangesAfter.name: 1, snapshotPage.name: 4}},
 		{"an empty range", "/pods/none/", storage.Everything, 0, -1,
 			map[string]uint64{latest.name: 1, stmtMaxRevision.name: 1, stmtChangesAfter.name: 1, snapshotPage.name: 1}},
 	} {
@@ -111,6 +113,11 @@ func TestListAtTheNewestRevision(t *testing.T) {
 			}
 			if len(out.Items) != tc.items || out.ResourceVersion != strconv.FormatInt(current, 10) {
 				t.Errorf("%d items at revision %s, want %d at %d", len(out.Items), out.ResourceVersion, tc.items, current)
+			}
+			for i := 1; i < len(out.Items); i++ {
+				if out.Items[i-1].Name >= out.Items[i].Name {
+					t.Errorf("items %s and %s out of key order or repeated", out.Items[i-1].Name, out.Items[i].Name)
+				}
 			}
 			switch {
 			case tc.remaining < 0 && out.RemainingItemCount != nil:
@@ -152,6 +159,37 @@ func TestListAtTheNewestRevision(t *testing.T) {
 		}
 		if got := statementCount(t, ordered) - orderedBefore; got != 1 {
 			t.Errorf("statement %s ran %d times, want 1", ordered.name, got)
+		}
+	})
+
+	t.Run("a page in order that needs a second batch", func(t *testing.T) {
+		ordered, orderedSnapshot := orderedLatestStatement(podsTable, podsTable.Columns[0]), orderedListStatement(podsTable, podsTable.Columns[0])
+		before, latestBefore, snapshotBefore := countAll(), statementCount(t, ordered), statementCount(t, orderedSnapshot)
+		out := &example.PodList{}
+		// The first batch (p00, p03, p06, on the first node) holds one of the two matches.
+		pred := storage.SelectionPredicate{Label: label("edge=true"), Field: fields.Everything(), Limit: 2, GetAttrs: podAttrs}
+		if err := s.GetListInOrder(ctx, "/pods/a", ListOrder{Field: "spec.nodeName"}, storage.ListOptions{Recursive: true, Predicate: pred}, out); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, p := range out.Items {
+			names = append(names, p.Name)
+		}
+		if want := []string{"p00", fmt.Sprintf("p%02d", pods-1)}; !slices.Equal(names, want) || out.ResourceVersion != strconv.FormatInt(current, 10) {
+			t.Errorf("%v at revision %s, want %v at %d", names, out.ResourceVersion, want, current)
+		}
+		after := countAll()
+		if got := after[stmtMaxRevision.name] - before[stmtMaxRevision.name]; got != 0 {
+			t.Errorf("statement %s ran %d times, want 0: the revision is known", stmtMaxRevision.name, got)
+		}
+		if got := after[stmtChangesAfter.name] - before[stmtChangesAfter.name]; got != 1 {
+			t.Errorf("statement %s ran %d times, want 1", stmtChangesAfter.name, got)
+		}
+		if got := statementCount(t, ordered) - latestBefore; got != 1 {
+			t.Errorf("statement %s ran %d times, want 1", ordered.name, got)
+		}
+		if got := statementCount(t, orderedSnapshot) - snapshotBefore; got == 0 {
+			t.Errorf("statement %s did not run: the snapshot read nothing", orderedSnapshot.name)
 		}
 	})
 
