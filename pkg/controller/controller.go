@@ -264,18 +264,22 @@ func (c *Controllers) term(ctx context.Context, lock resourcelock.Interface) err
 // every owner UID its dependents name, so it costs in proportion to them: at 10,000
 // experiments, two statements each and up to 0.8 s of the server's CPU (make bench's
 // profiles), every minute. What it finds, cascades cut short by a crash, is rare, and
-// waits for the next sweep anyway.
-const sweepSpacing = 100
+// waits for the next sweep anyway. The wait never exceeds maxSweepStretch intervals, so a
+// slow sweep (a busy database, a small interval) does not put the next one off for long.
+const (
+	sweepSpacing    = 100
+	maxSweepStretch = 10
+)
 
-// sweepLoop runs the sweep until ctx ends, SweepInterval apart, or further apart if a
-// sweep takes more than 1/sweepSpacing of that.
+// sweepLoop runs the sweep until ctx ends, SweepInterval apart, or further apart (up to
+// maxSweepStretch intervals) if a sweep takes more than 1/sweepSpacing of that.
 func (c *Controllers) sweepLoop(ctx context.Context) {
 	logger := klog.FromContext(ctx)
 	for ctx.Err() == nil {
 		start := time.Now()
 		err := c.cfg.Sweep(ctx)
 		took := time.Since(start)
-		next := max(c.cfg.SweepInterval, sweepSpacing*took)
+		next := min(max(c.cfg.SweepInterval, sweepSpacing*took), maxSweepStretch*c.cfg.SweepInterval)
 		if err != nil && ctx.Err() == nil {
 			logger.Error(err, "Sweeping unfinished cascades of deletes; will retry", "took", took, "next", next)
 		} else {

@@ -24,7 +24,8 @@ import (
 )
 
 // TestSweepSpacedByItsCost: sweeps run SweepInterval apart, unless a sweep takes more than
-// a hundredth of that; then the next waits a hundred times as long as it took.
+// a hundredth of that; then the next waits a hundred times as long as it took, but never more
+// than ten intervals.
 func TestSweepSpacedByItsCost(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
@@ -33,9 +34,11 @@ func TestSweepSpacedByItsCost(t *testing.T) {
 		during      time.Duration
 		least, most int32
 	}{
-		// Each sweep of 5 ms makes the next wait at least 500 ms: one in 300 ms, where the
-		// interval alone would allow about fifty.
-		{"a sweep that costs more than a hundredth of the interval", time.Millisecond, 5 * time.Millisecond, 300 * time.Millisecond, 1, 1},
+		// Each sweep of 5 ms makes the next wait 500 ms: one in 300 ms, where the interval
+		// alone would allow about five.
+		{"a sweep that costs more than a hundredth of the interval", 50 * time.Millisecond, 5 * time.Millisecond, 300 * time.Millisecond, 1, 1},
+		// 500 ms is more than ten intervals of 10 ms: the wait is 100 ms, three in 300 ms.
+		{"a sweep that would wait more than ten intervals", 10 * time.Millisecond, 5 * time.Millisecond, 300 * time.Millisecond, 2, 4},
 		{"cheap sweeps", 50 * time.Millisecond, 0, 175 * time.Millisecond, 2, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

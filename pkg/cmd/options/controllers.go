@@ -83,7 +83,7 @@ func (o *ControllersOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.SweepInterval, "cascade-sweep-interval", o.SweepInterval,
 		"How often the leader finishes what deletes left undone: foreground and orphan deletions still pending, "+
 			"and objects whose owner is gone (a background cascade cut short). A sweep that takes longer than a "+
-			"hundredth of this puts the next one a hundred times as long after it.")
+			"hundredth of this puts the next one a hundred times as long after it, at most ten times this.")
 	fs.StringVar(&o.LauncherImage, "launcher-image", o.LauncherImage,
 		"Image holding pipelines-launcher (the server's own image): an init container of each task pod of a "+
 			"KFP 2.x run copies it from there into the pod.")
