@@ -257,8 +257,6 @@ func (c *Controllers) term(ctx context.Context, lock resourcelock.Interface) err
 	return nil
 }
 
-// lead runs the executor and the scheduler until ctx ends, on informers of its own: a
-// new leader starts from a fresh list.
 // sweepSpacing bounds the leader's time spent sweeping: a sweep starts no sooner than
 // sweepSpacing times as long as the one before took, after it. A sweep reads every owner and
 // every owner UID its dependents name, so it costs in proportion to them: at 10,000
@@ -292,6 +290,8 @@ func (c *Controllers) sweepLoop(ctx context.Context) {
 	}
 }
 
+// lead runs the executor and the scheduler until ctx ends, on informers of its own: a
+// new leader starts from a fresh list.
 func (c *Controllers) lead(ctx context.Context) {
 	c.leading.Store(true)
 	defer c.leading.Store(false)

@@ -52,8 +52,10 @@ func TestSweepDeletesWhatAGoneOwnerOwned(t *testing.T) {
 	}
 	// Deleted, or being deleted: a run whose executor made a workflow first keeps its
 	// finalizer until the garbage collector has deleted the workflow (TestGarbageCollector...),
-	// which may not yet watch this API this early.
-	eventually(t, func() error {
+	// which may not yet watch this API this early. The run may come just after a sweep
+	// began, and a slow sweep puts the next one off by up to ten intervals
+	// (pkg/controller's maxSweepStretch).
+	eventuallyWithin(t, 11*sweepInterval+defaultWait, func() error {
 		r, err := runs.Get(t.Context(), "ghost-owned", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) || err == nil && r.DeletionTimestamp != nil {
 			return nil
@@ -178,7 +180,7 @@ func sweepLog(t *testing.T) string {
 	}
 	var lines []string
 	for _, l := range strings.Split(string(data), "\n") {
-		if strings.Contains(l, "weep") || strings.Contains(l, "owner is gone") || strings.Contains(l, "leader") {
+		if strings.Contains(l, "Swept") || strings.Contains(l, "Sweeping") || strings.Contains(l, "owner is gone") || strings.Contains(l, "leader") {
 			lines = append(lines, l)
 		}
 	}

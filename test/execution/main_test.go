@@ -292,8 +292,14 @@ func statusOf(run *v1beta1.Run) any {
 // after defaultWait.
 func eventually(t *testing.T, f func() error) {
 	t.Helper()
+	eventuallyWithin(t, defaultWait, f)
+}
+
+// eventuallyWithin is eventually with a wait of its own.
+func eventuallyWithin(t *testing.T, d time.Duration, f func() error) {
+	t.Helper()
 	var last error
-	err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, defaultWait, true, func(context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, d, true, func(context.Context) (bool, error) {
 		last = f()
 		return last == nil, nil
 	})
