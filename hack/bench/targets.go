@@ -215,7 +215,7 @@ const (
 // rawTarget is bare SQL with the engine's driver on the engine's database.
 type rawTarget struct {
 	db       *sql.DB
-	template *template
+	template *storedTemplate
 }
 
 func (rawTarget) name() string { return targetRaw }
@@ -232,9 +232,12 @@ func (t rawTarget) setup(ctx context.Context) error {
 }
 
 func (t rawTarget) create(ctx context.Context, ns, name, experiment string) error {
-	key := serverKey(ns, name)
-	_, err := t.db.ExecContext(ctx, "INSERT INTO "+rawTable+" (k, experiment, value) VALUES (?, ?, ?)",
-		[]byte(key), []byte(experiment), t.template.render(ns, name, experiment, string(uuid.NewUUID()), time.Now(), string(uuid.NewUUID())))
+	value, err := t.template.render(ns, name, experiment, string(uuid.NewUUID()), time.Now(), string(uuid.NewUUID()))
+	if err != nil {
+		return err
+	}
+	_, err = t.db.ExecContext(ctx, "INSERT INTO "+rawTable+" (k, experiment, value) VALUES (?, ?, ?)",
+		[]byte(serverKey(ns, name)), []byte(experiment), value)
 	return err
 }
 

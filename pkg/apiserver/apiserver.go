@@ -134,7 +134,7 @@ func (c CompletedConfig) New(ctx context.Context) (*Server, error) {
 	getter := &mysqlstorage.RESTOptionsGetter{
 		Backend:                 backend,
 		Prefix:                  c.ExtraConfig.StoragePrefix,
-		Codec:                   storageCodec,
+		Codec:                   StorageCodec,
 		EnableGarbageCollection: true,
 		DeleteCollectionWorkers: 1,
 	}

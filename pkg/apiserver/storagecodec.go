@@ -27,14 +27,17 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
 )
 
-// storageCodec stores objects as JSON at v1beta1. Stored objects are read with a JSON
-// serializer that finds their kind and apiVersion in the object's first members, where
-// the encoder writes them, instead of parsing the whole object once for them and once
-// more for the object: that first parse was 40% of what decoding a page cost.
-func storageCodec(gr schema.GroupResource) (runtime.Codec, error) {
+// StorageCodec stores objects as protobuf at v1beta1, as kube-apiserver stores the
+// built-in kinds: a stored run decodes in a fifth of the time JSON takes and encodes in
+// half (BenchmarkDecodeStoredRun), and takes less room. Rows stored as JSON, by versions
+// before this one, are still read: by a JSON serializer that finds their kind and
+// apiVersion in the object's first members, where the encoder wrote them, instead of
+// parsing the whole object once for them and once more for the object (that first parse
+// was 40% of what decoding a page of them cost).
+func StorageCodec(gr schema.GroupResource) (runtime.Codec, error) {
 	stored := jsonserializer.NewSerializerWithOptions(leadingTypeMeta{}, Scheme, Scheme, jsonserializer.SerializerOptions{})
 	codec, _, err := serverstorage.NewStorageCodec(serverstorage.StorageCodecConfig{
-		StorageMediaType:  runtime.ContentTypeJSON,
+		StorageMediaType:  runtime.ContentTypeProtobuf,
 		StorageSerializer: Codecs,
 		StorageVersion:    v1beta1.SchemeGroupVersion,
 		MemoryVersion:     schema.GroupVersion{Group: gr.Group, Version: runtime.APIVersionInternal},

@@ -34,12 +34,23 @@ import (
 
 var runsResource = schema.GroupResource{Group: pipelines.GroupName, Resource: "runs"}
 
-func storedRun(t testing.TB) (*pipelines.Run, []byte) {
+// codecWriting is the storage codec of a version that stored objects as mediaType, with
+// k8s.io/apiserver's default decoders.
+func codecWriting(t testing.TB, mediaType string) runtime.Codec {
 	t.Helper()
-	codec, err := storageCodec(runsResource)
+	codec, _, err := serverstorage.NewStorageCodec(serverstorage.StorageCodecConfig{
+		StorageMediaType: mediaType, StorageSerializer: Codecs, StorageVersion: v1beta1.SchemeGroupVersion,
+		MemoryVersion: schema.GroupVersion{Group: pipelines.GroupName, Version: runtime.APIVersionInternal},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return codec
+}
+
+// storedRun is a run and its stored bytes, as a codec writing mediaType stores it.
+func storedRun(t testing.TB, mediaType string) (*pipelines.Run, []byte) {
+	t.Helper()
 	// Stored times have whole seconds.
 	now := metav1.NewTime(time.Now().Truncate(time.Second))
 	in := &v1beta1.Run{
@@ -47,7 +58,8 @@ func storedRun(t testing.TB) (*pipelines.Run, []byte) {
 			CreationTimestamp: now, Labels: map[string]string{"a": "b"}},
 		Spec: v1beta1.RunSpec{ExperimentName: "e", PipelineRef: v1beta1.PipelineRef{PipelineName: "p", VersionName: "v"},
 			Parameters: []v1beta1.RunParameter{{Name: "x", Value: `{"kind":"not this"}`}}},
-		// A finished run with two conditions: 0.9 kB stored (make bench stores runs of 1.5 kB).
+		// A finished run with two conditions: 0.9 kB stored as JSON (make bench stores runs
+		// of 1.5 kB as JSON).
 		Status: v1beta1.RunStatus{Phase: v1beta1.RunPhaseSucceeded, StartTime: &now, CompletionTime: &now,
 			PipelineVersion: "v", PipelineVersionUID: "00000000-0000-4000-8000-000000000002", WorkflowName: "r-abcde",
 			Message: "the run succeeded", Conditions: []metav1.Condition{
@@ -60,16 +72,16 @@ func storedRun(t testing.TB) (*pipelines.Run, []byte) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := codec.Encode(internal, &buf); err != nil {
+	if err := codecWriting(t, mediaType).Encode(internal, &buf); err != nil {
 		t.Fatal(err)
 	}
 	return internal, buf.Bytes()
 }
 
-// The encoder writes kind and apiVersion first, so the fast path is what stored objects
-// take, and it finds what the full parse finds.
+// The JSON encoder writes kind and apiVersion first, so the fast path is what objects
+// stored as JSON take, and it finds what the full parse finds.
 func TestLeadingTypeMetaReadsStoredObjects(t *testing.T) {
-	_, data := storedRun(t)
+	_, data := storedRun(t, runtime.ContentTypeJSON)
 	got, ok := leadingGVK(data)
 	if !ok {
 		t.Fatalf("the stored object did not take the fast path: %.80s", data)
@@ -109,40 +121,45 @@ func TestLeadingTypeMetaFallsBack(t *testing.T) {
 	}
 }
 
-// A stored object decodes to what was stored, through the codec the store uses.
+// Objects are stored as protobuf; an object decodes to what was stored, whether stored
+// so or as JSON (by versions before).
 func TestStorageCodecRoundTrip(t *testing.T) {
-	want, data := storedRun(t)
-	codec, err := storageCodec(runsResource)
+	codec, err := StorageCodec(runsResource)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := &pipelines.Run{}
-	if _, _, err := codec.Decode(data, nil, got); err != nil {
+	want, data := storedRun(t, runtime.ContentTypeProtobuf)
+	var buf bytes.Buffer
+	if err := codec.Encode(want, &buf); err != nil {
 		t.Fatal(err)
 	}
-	if !apiequality.Semantic.DeepEqual(got, want) {
-		t.Fatalf("decoded %+v, stored %+v", got, want)
+	if !bytes.Equal(buf.Bytes(), data) {
+		t.Fatalf("the storage codec wrote %q, want protobuf: %q", buf.Bytes(), data)
+	}
+	for _, mediaType := range []string{runtime.ContentTypeProtobuf, runtime.ContentTypeJSON} {
+		want, data := storedRun(t, mediaType)
+		got := &pipelines.Run{}
+		if _, _, err := codec.Decode(data, nil, got); err != nil {
+			t.Fatalf("%s: %v", mediaType, err)
+		}
+		if !apiequality.Semantic.DeepEqual(got, want) {
+			t.Fatalf("%s: decoded %+v, stored %+v", mediaType, got, want)
+		}
 	}
 }
 
-// BenchmarkDecodeStoredRun decodes one stored run with the storage codec, and with the
-// codec k8s.io/apiserver builds by default (its JSON serializer parses the object twice);
+// BenchmarkDecodeStoredRun decodes one stored run with the storage codec, stored as
+// protobuf and, as versions before stored it, as JSON; and stored as JSON with the codec
+// k8s.io/apiserver builds by default (its JSON serializer parses the object twice).
 // "copy" deep-copies the decoded run, what a read of a version the storage keeps decoded
-// costs instead (pkg/storage/mysql, decoded.go).
+// costs instead (pkg/storage/mysql, decoded.go). "encode" is a write's encoding.
 func BenchmarkDecodeStoredRun(b *testing.B) {
-	_, data := storedRun(b)
-	fast, err := storageCodec(runsResource)
+	codec, err := StorageCodec(runsResource)
 	if err != nil {
 		b.Fatal(err)
 	}
-	def, _, err := serverstorage.NewStorageCodec(serverstorage.StorageCodecConfig{
-		StorageMediaType: runtime.ContentTypeJSON, StorageSerializer: Codecs, StorageVersion: v1beta1.SchemeGroupVersion,
-		MemoryVersion: schema.GroupVersion{Group: pipelines.GroupName, Version: runtime.APIVersionInternal},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	run, _ := storedRun(b)
+	run, asProtobuf := storedRun(b, runtime.ContentTypeProtobuf)
+	_, asJSON := storedRun(b, runtime.ContentTypeJSON)
 	b.Run("copy", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -152,11 +169,30 @@ func BenchmarkDecodeStoredRun(b *testing.B) {
 	for _, c := range []struct {
 		name  string
 		codec runtime.Codec
-	}{{"codec=storage", fast}, {"codec=default", def}} {
+		data  []byte
+	}{
+		{"stored=protobuf/codec=storage", codec, asProtobuf},
+		{"stored=json/codec=storage", codec, asJSON},
+		{"stored=json/codec=default", codecWriting(b, runtime.ContentTypeJSON), asJSON},
+	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, err := c.codec.Decode(data, nil, &pipelines.Run{}); err != nil {
+				if _, _, err := c.codec.Decode(c.data, nil, &pipelines.Run{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(c.data)), "stored-bytes")
+		})
+	}
+	for _, c := range []struct {
+		name  string
+		codec runtime.Codec
+	}{{"encode/protobuf", codec}, {"encode/json", codecWriting(b, runtime.ContentTypeJSON)}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.codec.Encode(run, &bytes.Buffer{}); err != nil {
 					b.Fatal(err)
 				}
 			}

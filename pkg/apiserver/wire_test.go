@@ -31,7 +31,7 @@ import (
 // decodes it as the generated clientset does, in JSON (kubectl, the UI) and in protobuf (the
 // clientset's default).
 func BenchmarkRunPageOnTheWire(b *testing.B) {
-	stored, _ := storedRun(b)
+	stored, _ := storedRun(b, runtime.ContentTypeProtobuf)
 	run := &v1beta1.Run{}
 	if err := Scheme.Convert(stored, run, nil); err != nil {
 		b.Fatal(err)
