@@ -201,13 +201,23 @@ func installCRD(ctx context.Context, dyn dynamic.Interface) error {
 // writes durable. stop stops them; they hold no loaded runs and are stopped before any
 // memory is measured.
 func (b *benchEnv) startNoFsyncCRD(ctx context.Context) (target apiTarget, stop func(), err error) {
-	cp, err := controlplane.Start(ctx, controlplane.Config{BinDir: b.env.ControlPlane().BinDir()})
+	_, dyn, stop, err := b.startCRDControlPlane(ctx, false, crudNamespace)
 	if err != nil {
-		return nil, nil, fmt.Errorf("starting etcd without fsync and its kube-apiserver: %w", err)
+		return nil, nil, err
 	}
-	stop = func() {
+	return crdTarget{c: dyn, label: targetCRDNoFsync}, stop, nil
+}
+
+// startCRDControlPlane starts another etcd (syncing every commit if fsync) and
+// kube-apiserver, with namespace ns and the CRD installed, beside the environment's.
+func (b *benchEnv) startCRDControlPlane(ctx context.Context, fsync bool, ns string) (*controlplane.ControlPlane, dynamic.Interface, func(), error) {
+	cp, err := controlplane.Start(ctx, controlplane.Config{BinDir: b.env.ControlPlane().BinDir(), EtcdFsync: fsync})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("starting another etcd (fsync %t) and kube-apiserver: %w", fsync, err)
+	}
+	stop := func() {
 		if err := cp.Stop(); err != nil {
-			klog.ErrorS(err, "Stopping the control plane of etcd without fsync")
+			klog.ErrorS(err, "Stopping the other control plane", "fsync", fsync)
 		}
 	}
 	cfg := cp.AdminRESTConfig()
@@ -216,12 +226,15 @@ func (b *benchEnv) startNoFsyncCRD(ctx context.Context) (target apiTarget, stop 
 	if err == nil {
 		err = cp.EnsureNamespace(ctx, crudNamespace)
 	}
+	if err == nil && ns != crudNamespace {
+		err = cp.EnsureNamespace(ctx, ns)
+	}
 	if err == nil {
 		err = installCRD(ctx, dyn)
 	}
 	if err != nil {
 		stop()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return crdTarget{c: dyn, label: targetCRDNoFsync}, stop, nil
+	return cp, dyn, stop, nil
 }

@@ -296,8 +296,12 @@ func runtimeToMap(obj runtime.Object) (map[string]any, error) {
 }
 
 func (b *benchEnv) etcd() (*clientv3.Client, error) {
+	return etcdClient(b.env.ControlPlane().EtcdURL())
+}
+
+func etcdClient(url string) (*clientv3.Client, error) {
 	return clientv3.New(clientv3.Config{
-		Endpoints:          []string{b.env.ControlPlane().EtcdURL()},
+		Endpoints:          []string{url},
 		DialTimeout:        10 * time.Second,
 		MaxCallSendMsgSize: 32 << 20,
 		Logger:             nil,
@@ -493,10 +497,10 @@ feed:
 	return nil
 }
 
-// loadEtcdRuns writes runs [0, n), named by run, into etcd under kube-apiserver's keys,
-// etcdTxnOps puts per transaction, one transaction at a time.
-func (b *benchEnv) loadEtcdRuns(ctx context.Context, t *templates, n int, run func(i int) (ns, name, experiment, uid string)) error {
-	cli, err := b.etcd()
+// loadEtcdRuns writes runs [0, n), named by run, into the etcd at etcdURL under
+// kube-apiserver's keys, etcdTxnOps puts per transaction, one transaction at a time.
+func (b *benchEnv) loadEtcdRuns(ctx context.Context, etcdURL string, t *templates, n int, run func(i int) (ns, name, experiment, uid string)) error {
+	cli, err := etcdClient(etcdURL)
 	if err != nil {
 		return err
 	}
