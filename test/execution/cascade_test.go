@@ -17,6 +17,7 @@ limitations under the License.
 package execution
 
 import (
+	"database/sql"
 	"fmt"
 	"os"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/uuid"
 
 	"github.com/pipelines-apiserver/pipelines-apiserver/pkg/apis/pipelines/v1beta1"
@@ -60,7 +62,8 @@ func TestSweepDeletesWhatAGoneOwnerOwned(t *testing.T) {
 		if apierrors.IsNotFound(err) || err == nil && r.DeletionTimestamp != nil {
 			return nil
 		}
-		return fmt.Errorf("the run of a job that does not exist is still there: %v; the leader's sweeps:\n%s", err, sweepLog(t))
+		return fmt.Errorf("the run of a job that does not exist is still there: %v; %s; the leader's sweeps:\n%s",
+			err, sweepSteps(t, orphan.OwnerReferences[0].UID), sweepLog(t))
 	})
 	if _, err := runs.Get(t.Context(), "kept", metav1.GetOptions{}); err != nil {
 		t.Errorf("the run of an experiment that exists: %v", err)
@@ -170,6 +173,40 @@ func workflowPods(t *testing.T, ns, name string) []corev1.Pod {
 		t.Fatal(err)
 	}
 	return list.Items
+}
+
+// sweepSteps retraces, from outside, the first step of the leader's sweep to a dependent
+// whose owner (ownerUID) is gone, so that a failure says whether it was missed there or
+// later: the rows that name the owner, and the walk of the owner-UID index's distinct
+// values as IndexedValues takes it.
+func sweepSteps(t *testing.T, ownerUID types.UID) string {
+	var b strings.Builder
+	dsn, err := env.DatabaseDSN()
+	if err == nil {
+		var db *sql.DB
+		if db, err = sql.Open("mysql", dsn); err == nil {
+			defer db.Close()
+			var rows int
+			found := false
+			err = db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM runs WHERE owner_job = ?", string(ownerUID)).Scan(&rows)
+			if err == nil {
+				// The index walk: is ownerUID the next value after the one before it?
+				var v sql.NullString
+				err = db.QueryRowContext(t.Context(), "SELECT MAX(owner_job) FROM runs WHERE owner_job < ?", string(ownerUID)).Scan(&v)
+				if err == nil {
+					var got sql.NullString
+					err = db.QueryRowContext(t.Context(), "SELECT owner_job FROM runs WHERE owner_job > ? ORDER BY owner_job LIMIT 1",
+						v.String).Scan(&got)
+					found = got.String == string(ownerUID)
+				}
+			}
+			fmt.Fprintf(&b, "rows naming the owner in MySQL: %d, found by the index walk: %t (%v)", rows, found, err)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(&b, "MySQL: %v", err)
+	}
+	return b.String()
 }
 
 // sweepLog is what the server logged about its sweeps, for a test that waited on one.
