@@ -221,5 +221,5 @@ func sweepLog(t *testing.T) string {
 			lines = append(lines, l)
 		}
 	}
-	return strings.Join(lines[max(0, len(lines)-20):], "\n")
+	return strings.Join(lines[max(0, len(lines)-60):], "\n")
 }
