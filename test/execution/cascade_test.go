@@ -20,6 +20,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,9 +34,13 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/framework"
 )
 
-// TestSweepDeletesWhatAGoneOwnerOwned: the controllers' leader deletes a run whose owner
-// no longer exists (here a job that never did, as a garbage collector would), and leaves
-// alone a run whose owners all exist.
+// TestSweepDeletesWhatAGoneOwnerOwned: a run's reference to an owner that no longer exists
+// (here a job that never did) does not survive, and a run whose owners all exist is left
+// alone. Two collectors race for the dangling reference: the controllers' leader's sweep
+// deletes the run, and Kubernetes' garbage collector, once its discovery has found this API
+// (every 30 s), removes the reference instead, as it does when another owner (the run's
+// experiment) still exists. Which one wins depends on when the collector starts watching
+// runs; CI failed this test when the collector won and the test expected a delete.
 func TestSweepDeletesWhatAGoneOwnerOwned(t *testing.T) {
 	setup(t)
 	ns := newNamespace(t)
@@ -46,6 +51,7 @@ func TestSweepDeletesWhatAGoneOwnerOwned(t *testing.T) {
 	controller := true
 	orphan.OwnerReferences = []metav1.OwnerReference{{APIVersion: v1beta1.SchemeGroupVersion.String(), Kind: "Job",
 		Name: "ghost", UID: uuid.NewUUID(), Controller: &controller}}
+	ghost := orphan.OwnerReferences[0].UID
 	if _, err := runs.Create(t.Context(), orphan, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +68,12 @@ func TestSweepDeletesWhatAGoneOwnerOwned(t *testing.T) {
 		if apierrors.IsNotFound(err) || err == nil && r.DeletionTimestamp != nil {
 			return nil
 		}
-		return fmt.Errorf("the run of a job that does not exist is still there: %v; %s; the leader's sweeps:\n%s",
-			err, sweepSteps(t, orphan.OwnerReferences[0].UID), sweepLog(t))
+		if err == nil && !slices.ContainsFunc(r.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == ghost }) {
+			t.Logf("the garbage collector removed the reference to the job first; the run's owners: %v", r.OwnerReferences)
+			return nil
+		}
+		return fmt.Errorf("the run of a job that does not exist is still there, still naming it: %v; %s; the leader's sweeps:\n%s",
+			err, sweepSteps(t, ghost), sweepLog(t))
 	})
 	if _, err := runs.Get(t.Context(), "kept", metav1.GetOptions{}); err != nil {
 		t.Errorf("the run of an experiment that exists: %v", err)
