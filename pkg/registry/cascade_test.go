@@ -353,7 +353,9 @@ func TestBackgroundFailureIsSweptLater(t *testing.T) {
 // it saw, whose dependents all lie in its namespace, is not looked up again through them.
 // With thousands of owners (10k experiments at 10M runs) the old sweep listed a dependent
 // and got the owner for each, every minute. A dangling dependent is still deleted, and so is
-// one in another namespace that names a live owner's UID, as Kubernetes' collector does.
+// one in another namespace that names a live owner's UID: an owner resolves only in its
+// dependent's namespace. (Kubernetes' collector would keep that one, which has a live owner
+// of its own, and only remove the reference: docs/authorization.md.)
 func TestSweepLooksUpOnlyUnseenOwners(t *testing.T) {
 	e := newEnv(t)
 	e.fixture(t)
