@@ -97,8 +97,13 @@ func run(ctx context.Context, o options) (err error) {
 		if err := b.load(ctx, o, tmpl, prev, size, rep.Memory); err != nil {
 			return fmt.Errorf("loading %d runs: %w", size, err)
 		}
-		rep.LoadTimes = append(rep.LoadTimes, fmt.Sprintf("%s to %s runs into both stores, until both APIs listed them: %s",
-			storedLabel(prev), storedLabel(size), time.Since(begin).Round(time.Second)))
+		loaded := time.Since(begin).Round(time.Second)
+		waited, err := settle(ctx, "loading "+storedLabel(size))
+		if err != nil {
+			return err
+		}
+		rep.LoadTimes = append(rep.LoadTimes, fmt.Sprintf("%s to %s runs into both stores, until both APIs listed them: %s (then %s until the machine was at rest)",
+			storedLabel(prev), storedLabel(size), loaded, waited))
 		if b.crdStopped != "" {
 			// The extrapolation fell short: the rest of the CRD's runs are tried last.
 			if err := rep.recordMemory(b, size, "kube-apiserver at its limit"); err != nil {
