@@ -98,12 +98,16 @@ func run(ctx context.Context, o options) (err error) {
 			return fmt.Errorf("loading %d runs: %w", size, err)
 		}
 		loaded := time.Since(begin).Round(time.Second)
-		waited, err := settle(ctx, "loading "+storedLabel(size))
+		waited, settled, err := settle(ctx, "loading "+storedLabel(size))
 		if err != nil {
 			return err
 		}
-		rep.LoadTimes = append(rep.LoadTimes, fmt.Sprintf("%s to %s runs into both stores, until both APIs listed them: %s (then %s until the machine was at rest)",
-			storedLabel(prev), storedLabel(size), loaded, waited))
+		rest := fmt.Sprintf("then %s until the machine was at rest", waited)
+		if !settled {
+			rest = fmt.Sprintf("then %s, and the machine was still busy", waited)
+		}
+		rep.LoadTimes = append(rep.LoadTimes, fmt.Sprintf("%s to %s runs into both stores, until both APIs listed them: %s (%s)",
+			storedLabel(prev), storedLabel(size), loaded, rest))
 		if b.crdStopped != "" {
 			// The extrapolation fell short: the rest of the CRD's runs are tried last.
 			if err := rep.recordMemory(b, size, "kube-apiserver at its limit"); err != nil {

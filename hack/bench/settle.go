@@ -19,11 +19,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/prometheus/procfs"
 	"k8s.io/klog/v2"
 )
 
@@ -37,29 +35,32 @@ const (
 	settleMax = 3 * time.Minute
 )
 
-// settle waits, after a load, until the machine is at rest: a load leaves work behind it
-// (MariaDB flushing the pages it dirtied, kube-apiserver collecting the garbage of a
-// filled watch cache, etcd's snapshot), and whatever target is measured while it runs
-// pays for it. It returns how long it waited.
-func settle(ctx context.Context, what string) (time.Duration, error) {
+// settle waits, after a load, until the machine is at rest: a load leaves work behind it,
+// and whatever target is measured while it runs pays for it. It returns how long it waited
+// and whether the machine came to rest within settleMax.
+func settle(ctx context.Context, what string) (time.Duration, bool, error) {
 	begin := time.Now()
-	prevBusy, prevTotal, err := cpuTimes()
+	fs, err := procfs.NewDefaultFS()
 	if err != nil {
-		return 0, err
+		return 0, false, err
+	}
+	prevBusy, prevTotal, err := cpuTimes(fs)
+	if err != nil {
+		return 0, false, err
 	}
 	quiet, last := 0, 0.0
 	for quiet < settleQuiet && time.Since(begin) < settleMax {
 		select {
 		case <-ctx.Done():
-			return time.Since(begin), ctx.Err()
+			return time.Since(begin), false, ctx.Err()
 		case <-time.After(time.Second):
 		}
-		busy, total, err := cpuTimes()
+		busy, total, err := cpuTimes(fs)
 		if err != nil {
-			return time.Since(begin), err
+			return time.Since(begin), false, err
 		}
 		if total > prevTotal {
-			last = float64(busy-prevBusy) / float64(total-prevTotal)
+			last = (busy - prevBusy) / (total - prevTotal)
 		}
 		prevBusy, prevTotal = busy, total
 		if last < settleBusy {
@@ -68,38 +69,19 @@ func settle(ctx context.Context, what string) (time.Duration, error) {
 			quiet = 0
 		}
 	}
-	waited := time.Since(begin).Round(time.Second)
-	klog.InfoS("Waited for the machine to settle", "after", what, "waited", waited, "busy", fmt.Sprintf("%.0f%%", 100*last), "settled", quiet >= settleQuiet)
-	return waited, nil
+	waited, settled := time.Since(begin).Round(time.Second), quiet >= settleQuiet
+	klog.InfoS("Waited for the machine to settle", "after", what, "waited", waited, "busy", fmt.Sprintf("%.0f%%", 100*last), "settled", settled)
+	return waited, settled, nil
 }
 
-// cpuTimes reads the machine's busy and total CPU time from /proc/stat, in clock ticks.
-func cpuTimes() (busy, total uint64, err error) {
-	data, err := os.ReadFile("/proc/stat")
+// cpuTimes is the machine's busy and total CPU time in seconds. Only idle time is at rest:
+// time waiting for the disk counts as busy. Guest time is already in user and nice.
+func cpuTimes(fs procfs.FS) (busy, total float64, err error) {
+	st, err := fs.Stat()
 	if err != nil {
 		return 0, 0, err
 	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	return parseCPUTimes(line)
-}
-
-// parseCPUTimes reads /proc/stat's first line: user nice system idle iowait irq softirq
-// steal, then guest times, which user and nice already hold. Only idle is at rest: iowait
-// counts as busy.
-func parseCPUTimes(line string) (busy, total uint64, err error) {
-	fields := strings.Fields(line)
-	if len(fields) < 5 || fields[0] != "cpu" {
-		return 0, 0, fmt.Errorf("unexpected /proc/stat: %q", line)
-	}
-	for i, f := range fields[1:min(len(fields), 9)] {
-		v, err := strconv.ParseUint(f, 10, 64)
-		if err != nil {
-			return 0, 0, fmt.Errorf("unexpected /proc/stat: %q", line)
-		}
-		total += v
-		if i != 3 {
-			busy += v
-		}
-	}
-	return busy, total, nil
+	c := st.CPUTotal
+	busy = c.User + c.Nice + c.System + c.Iowait + c.IRQ + c.SoftIRQ + c.Steal
+	return busy, busy + c.Idle, nil
 }

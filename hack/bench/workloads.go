@@ -329,7 +329,7 @@ func (b *benchEnv) loadBigNamespace(ctx context.Context, o options, t *templates
 	}
 	targets := []apiTarget{server, crd}
 	klog.InfoS("Loaded one large namespace", "runs", n, "crdFresh", !b.crdFull, "elapsed", time.Since(begin).Round(time.Millisecond))
-	if _, err := settle(ctx, "loading one large namespace"); err != nil {
+	if _, _, err := settle(ctx, "loading one large namespace"); err != nil {
 		return nil, err
 	}
 	total := stored + n
