@@ -35,15 +35,19 @@ import (
 	"github.com/pipelines-apiserver/pipelines-apiserver/test/s3server"
 )
 
-// TestCompareRuns: two runs of one version, picked from the list, side by side: the
-// parameter they set differently is marked, the ones they share (given or defaulted) are
-// not, a default is labelled as one, and the metrics section says there are none.
+// TestCompareRuns: two runs of one version, picked from the list, side by side in the
+// order they were ticked: the parameter they set differently is marked, the ones they share
+// (given or defaulted) are not, a default is labelled as one, and the metrics section says
+// there are none.
 func TestCompareRuns(t *testing.T) {
 	setup(t)
 	alice := clientFor(t, "alice")
 	name := uniqueName("compare")
 	fixture(t, alice, "team-a", name, "", typedInputs)
 	a := newRun(t, alice, "team-a", name+"-a", name, v1beta1.RunParameter{Name: "lr", Value: "0.1"}, v1beta1.RunParameter{Name: "epochs", Value: "5"})
+	// b a second newer than a, so the picker lists b above a: the columns must still follow
+	// the order of the ticks, not of the list.
+	time.Sleep(time.Until(a.CreationTimestamp.Add(1100 * time.Millisecond)))
 	b := newRun(t, alice, "team-a", name+"-b", name, v1beta1.RunParameter{Name: "lr", Value: "0.5"}, v1beta1.RunParameter{Name: "epochs", Value: "5"})
 
 	ctx := open(t, "alice", "#/ns/team-a/compare")

@@ -37,19 +37,24 @@ export async function render(root, { ns, query }) {
   );
 }
 
-// picker lists the newest runs with a box each, and compares the ones ticked.
+// picker lists the newest runs with a box each, and compares the ones ticked, in the order
+// they were ticked (those from the address first, in its order).
 async function picker(root, ns, ticked) {
   // The newest runs: one page of recentruns where the server serves it, else a list sorted here.
   const list = (await serves('recentruns')) ? await get(path(ns, 'recentruns'), { limit: PICK }) : await get(path(ns, 'runs'), { limit: 500 });
   const runs = (list.items || []).sort(newestFirst).slice(0, PICK);
-  const boxes = runs.map((r) => h('input', { type: 'checkbox', value: r.metadata.name, checked: ticked.includes(r.metadata.name) }));
+  const listed = new Set(runs.map((r) => r.metadata.name));
+  let chosen = ticked.filter((n) => listed.has(n));
+  const boxes = runs.map((r) => h('input', {
+    type: 'checkbox', value: r.metadata.name, checked: chosen.includes(r.metadata.name),
+    onchange: (e) => { chosen = chosen.filter((n) => n !== e.target.value).concat(e.target.checked ? [e.target.value] : []); },
+  }));
   root.append(
     h('p', { class: 'muted' }, 'Tick two or more runs.'),
     h('form', {
       id: 'compare-pick',
       onsubmit: (e) => {
         e.preventDefault();
-        const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
         if (chosen.length >= 2) location.hash = href('ns', ns, 'compare') + '?runs=' + chosen.map(encodeURIComponent).join(',');
       },
     },
