@@ -25,53 +25,73 @@ import (
 	"k8s.io/klog/v2"
 )
 
-const (
-	// settleBusy is the share of the machine's CPU time (waiting for the disk counted as
-	// busy) below which it is taken to be at rest.
-	settleBusy = 0.15
-	// settleQuiet is how many consecutive seconds it must stay below settleBusy.
-	settleQuiet = 3
-	// settleMax bounds the wait: what is still busy after it is part of the measurement.
-	settleMax = 3 * time.Minute
+// atRest is a wait until the machine is at rest: under restBusy of its CPU time busy (waiting
+// for the disk counted as busy) for quiet intervals in a row, at most max. What is still busy
+// after max is part of the measurement.
+type atRest struct {
+	interval time.Duration
+	quiet    int
+	max      time.Duration
+}
+
+// restBusy is the share of the machine's CPU time below which it is taken to be at rest.
+const restBusy = 0.15
+
+var (
+	// afterLoad follows a load, which leaves work behind it (dirty pages, garbage
+	// collection): whatever target is measured while it runs would pay for it.
+	afterLoad = atRest{interval: time.Second, quiet: 3, max: 3 * time.Minute}
+	// betweenTurns precedes each target's turn in a workload: the turn before it leaves work
+	// behind too (kube-apiserver collecting the garbage of a CRD's lists kept both cores busy
+	// for a quarter of a second after its turn), and on two cores the next target pays for it.
+	betweenTurns = atRest{interval: 100 * time.Millisecond, quiet: 3, max: 5 * time.Second}
 )
 
-// settle waits, after a load, until the machine is at rest: a load leaves work behind it,
-// and whatever target is measured while it runs pays for it. It returns how long it waited
-// and whether the machine came to rest within settleMax.
+// settle waits as afterLoad says and logs the wait. It returns how long it waited and
+// whether the machine came to rest.
 func settle(ctx context.Context, what string) (time.Duration, bool, error) {
+	waited, settled, busy, err := afterLoad.wait(ctx)
+	if err == nil {
+		waited = waited.Round(time.Second)
+		klog.InfoS("Waited for the machine to settle", "after", what, "waited", waited, "busy", fmt.Sprintf("%.0f%%", 100*busy), "settled", settled)
+	}
+	return waited, settled, err
+}
+
+// wait returns how long it waited, whether the machine came to rest, and the busy share of
+// the last interval.
+func (r atRest) wait(ctx context.Context) (time.Duration, bool, float64, error) {
 	begin := time.Now()
 	fs, err := procfs.NewDefaultFS()
 	if err != nil {
-		return 0, false, err
+		return 0, false, 0, err
 	}
 	prevBusy, prevTotal, err := cpuTimes(fs)
 	if err != nil {
-		return 0, false, err
+		return 0, false, 0, err
 	}
 	quiet, last := 0, 0.0
-	for quiet < settleQuiet && time.Since(begin) < settleMax {
+	for quiet < r.quiet && time.Since(begin) < r.max {
 		select {
 		case <-ctx.Done():
-			return time.Since(begin), false, ctx.Err()
-		case <-time.After(time.Second):
+			return time.Since(begin), false, last, ctx.Err()
+		case <-time.After(r.interval):
 		}
 		busy, total, err := cpuTimes(fs)
 		if err != nil {
-			return time.Since(begin), false, err
+			return time.Since(begin), false, last, err
 		}
 		if total > prevTotal {
 			last = (busy - prevBusy) / (total - prevTotal)
 		}
 		prevBusy, prevTotal = busy, total
-		if last < settleBusy {
+		if last < restBusy {
 			quiet++
 		} else {
 			quiet = 0
 		}
 	}
-	waited, settled := time.Since(begin).Round(time.Second), quiet >= settleQuiet
-	klog.InfoS("Waited for the machine to settle", "after", what, "waited", waited, "busy", fmt.Sprintf("%.0f%%", 100*last), "settled", settled)
-	return waited, settled, nil
+	return time.Since(begin), quiet >= r.quiet, last, nil
 }
 
 // cpuTimes is the machine's busy and total CPU time in seconds. Only idle time is at rest:

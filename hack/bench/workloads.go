@@ -37,12 +37,16 @@ type contender struct {
 
 // alternate runs n operations on each contender at the given concurrency, split into
 // rounds; within a round the contenders take turns, and every other round in reverse
-// order (A B, B A, ...), so that a slow patch of the machine hits all of them alike.
+// order (A B, B A, ...), so that a slow patch of the machine hits all of them alike. Each
+// turn starts once the machine is at rest (betweenTurns), so that no target pays for the
+// work the turn before it left behind.
 func alternate(ctx context.Context, workload string, stored, n, concurrency, rounds int, cs []contender) ([]result, error) {
 	results := make([]result, len(cs))
 	for i, c := range cs {
 		results[i] = result{Workload: workload, Stored: stored, Target: c.target, Samples: make([]time.Duration, 0, n)}
 	}
+	var rested time.Duration
+	busyTurns := 0
 	for r := range rounds {
 		lo, hi := r*n/rounds, (r+1)*n/rounds
 		order := make([]int, len(cs))
@@ -53,6 +57,14 @@ func alternate(ctx context.Context, workload string, stored, n, concurrency, rou
 			slices.Reverse(order)
 		}
 		for _, i := range order {
+			waited, settled, _, err := betweenTurns.wait(ctx)
+			if err != nil {
+				return nil, err
+			}
+			rested += waited
+			if !settled {
+				busyTurns++
+			}
 			samples, wall, err := runOps(ctx, lo, hi, concurrency, cs[i].op)
 			if err != nil {
 				return nil, fmt.Errorf("%s on %s: %w", workload, cs[i].target, err)
@@ -61,6 +73,7 @@ func alternate(ctx context.Context, workload string, stored, n, concurrency, rou
 			results[i].Wall += wall
 		}
 	}
+	klog.InfoS("Rested between turns", "workload", workload, "stored", stored, "waited", rested.Round(time.Millisecond), "turns", rounds*len(cs), "stillBusy", busyTurns)
 	for _, r := range results {
 		s := r.summary()
 		klog.InfoS("Measured", "workload", workload, "stored", stored, "target", r.Target,
