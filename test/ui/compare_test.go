@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,11 @@ func TestCompareRuns(t *testing.T) {
 	for _, r := range []string{a.Name, b.Name} {
 		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('#compare-pick tr[data-run=%q] input') !== null`, r), "run "+r+" to pick")
 		click(t, ctx, fmt.Sprintf(`#compare-pick tr[data-run=%q] input`, r))
+	}
+	// Without this the test could not tell tick order from list order.
+	listed := evalString(ctx, `[...document.querySelectorAll('#compare-pick tr[data-run]')].map((tr) => tr.dataset.run).join(',')`)
+	if rows := strings.Split(listed, ","); slices.Index(rows, b.Name) > slices.Index(rows, a.Name) {
+		t.Fatalf("picker lists %q, want %s above %s", listed, b.Name, a.Name)
 	}
 	click(t, ctx, "#compare")
 	waitJS(t, ctx, `document.querySelector('#compare-parameters') !== null`, "the comparison")
